@@ -1,0 +1,302 @@
+"""The `orgorepl` command line: the only place that reads argv or calls sys.exit.
+
+Heavy modules (httpx, the emulator, prompt_toolkit) are imported inside the commands that need
+them, so `orgorepl --help` and the first prompt stay fast.  Every failure ends as one line on
+stderr and a named exit status (see exitstatus.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from orgorepl import __version__, errors
+from orgorepl.exitstatus import ExitStatus
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _connection_options(fn: Callable) -> Callable:
+    """Options every command that talks to a computer accepts (also before the subcommand)."""
+    opts = [
+        click.option("--computer", "-c", "computer", metavar="ID|NAME",
+                     help="Computer to use (id or name). Default: ORGO_COMPUTER, or the only one."),
+        click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
+        click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
+        click.option("--local", is_flag=True, default=None,
+                     help="Run against the embedded local emulator (no account, no network)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _merged(ctx: click.Context, **given: Any) -> dict[str, Any]:
+    """Subcommand options override the same options given before the subcommand."""
+    base = dict((ctx.obj or {}).get("conn", {}))
+    base.update({k: v for k, v in given.items() if v is not None})
+    return base
+
+
+def _fail(err: errors.OrgoError, *, as_json: bool = False) -> None:
+    if as_json:
+        payload = {"error": err.one_line(), "error_class": type(err).__name__}
+        for attr in ("status", "request_id", "code", "upstream_status", "retry_after", "may_have_run"):
+            if getattr(err, attr, None) is not None:
+                payload[attr] = getattr(err, attr)
+        click.echo(json.dumps(payload))
+    click.echo(f"orgorepl: {err.one_line()}", err=True)
+    sys.exit(int(err.exit_status))
+
+
+def _settings(conn: dict[str, Any]):
+    from orgorepl import config
+
+    settings = config.load({k: conn.get(k) for k in ("base_url", "api_key", "computer")})
+    for warning in settings.warnings:
+        click.echo(f"orgorepl: warning: {warning}", err=True)
+    return settings
+
+
+def _connector(conn: dict[str, Any]):
+    from orgorepl import connect
+
+    settings = _settings(conn)
+    if conn.get("local"):
+        return settings, connect.local_connector(conn.get("computer"))
+    return settings, connect.remote_connector(settings.base_url, settings.api_key, settings.computer)
+
+
+def _read_arg(text: str) -> str:
+    return sys.stdin.read() if text == "-" else text
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT_SETTINGS)
+@_connection_options
+@click.option("--timeout", "-t", type=click.IntRange(1, 300), metavar="N",
+              help="Seconds before a submission is killed (both modes).")
+@click.option("--vi", is_flag=True, help="Vi editing keys.")
+@click.option("--bash", "start_bash", is_flag=True, help="Start in bash mode.")
+@click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
+@click.pass_context
+def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, start_bash) -> None:
+    """A REPL and shell for remote Orgo computers.
+
+    With no command, opens the interactive session (Python mode; F4 or %bash for bash).
+    With input piped in, runs it as one submission and exits with its status.
+    """
+    ctx.obj = {"conn": {k: v for k, v in dict(computer=computer, base_url=base_url, api_key=api_key,
+                                                  local=local).items() if v is not None}}
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        settings, connector = _connector(ctx.obj["conn"])
+    except errors.OrgoError as err:
+        _fail(err)
+    from orgorepl import repl
+    from orgorepl.modes import Mode
+
+    timeouts = {Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout}
+    if timeout:
+        timeouts = {Mode.PYTHON: timeout, Mode.BASH: timeout}
+    options = repl.ReplOptions(
+        mode=Mode.BASH if start_bash else Mode.PYTHON,
+        timeouts=timeouts,
+        vi=vi,
+        target_label=("local emulator" if local else (settings.computer or settings.base_url)),
+        color=sys.stdout.isatty(),
+        secret=settings.api_key,
+    )
+    if not sys.stdin.isatty():
+        status = repl.run_batch(connector, options, sys.stdin.read(), stdout=sys.stdout, stderr=sys.stderr)
+    else:
+        status = repl.run_interactive(connector, options)
+    sys.exit(int(status))
+
+
+def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool) -> None:
+    try:
+        _settings_, connector = _connector(conn)
+        connection = connector()
+    except errors.OrgoError as err:
+        _fail(err, as_json=as_json)
+    except KeyboardInterrupt:
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    try:
+        status = work(connection)
+    except errors.OrgoError as err:
+        connection.close()
+        _fail(err, as_json=as_json)
+    except KeyboardInterrupt:
+        connection.close()
+        click.echo("orgorepl: interrupted; the code may still be running on the computer", err=True)
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    connection.close()
+    sys.exit(int(status))
+
+
+@cli.command("exec", context_settings=CONTEXT_SETTINGS)
+@_connection_options
+@click.option("--timeout", "-t", type=click.IntRange(1, 300), default=10, show_default=True,
+              help="Seconds before the interpreter is killed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
+@click.argument("code")
+@click.pass_context
+def exec_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, code) -> None:
+    """Run Python CODE once on a computer ('-' reads it from stdin).
+
+    Exit status: 0 ok, 1 remote exception, 124 timeout, 10-16 client errors (see README).
+    """
+    conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+    source = _read_arg(code)
+
+    def work(connection) -> int:
+        result = connection.client.exec(connection.computer.id, source, timeout)
+        if as_json:
+            click.echo(json.dumps({"output": result.output, "success": result.success,
+                                   "error": result.error, "error_type": result.error_type,
+                                   "timeout": result.timeout}))
+        else:
+            _write_output(result.output)
+            if result.timeout:
+                click.echo(f"orgorepl: TIMEOUT after {timeout}s", err=True)
+            elif not result.success:
+                click.echo(f"{result.error_type or 'Error'}: {result.error or ''}", err=True)
+        if result.timeout:
+            return ExitStatus.REMOTE_TIMEOUT
+        return ExitStatus.OK if result.success else ExitStatus.REMOTE_EXCEPTION
+
+    _run_oneshot(conn, work, as_json=as_json)
+
+
+@cli.command("bash", context_settings=CONTEXT_SETTINGS)
+@_connection_options
+@click.option("--timeout", "-t", type=click.IntRange(1, 3600), default=200, show_default=True,
+              help="Seconds before the command is killed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
+@click.argument("command")
+@click.pass_context
+def bash_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, command) -> None:
+    """Run a bash COMMAND once on a computer ('-' reads it from stdin).
+
+    Exit status: the remote exit code; 124 on timeout; 10-16 client errors (see README).
+    """
+    conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+    source = _read_arg(command)
+
+    def work(connection) -> int:
+        result = connection.client.bash(connection.computer.id, source, timeout)
+        if as_json:
+            click.echo(json.dumps({"output": result.output, "exit_code": result.exit_code,
+                                   "success": result.success, "timeout": result.timeout}))
+        else:
+            _write_output(result.output)
+            if result.timeout:
+                click.echo(f"orgorepl: TIMEOUT after {timeout}s", err=True)
+        if result.timeout:
+            return ExitStatus.REMOTE_TIMEOUT
+        return result.exit_code if result.exit_code is not None else ExitStatus.SERVER
+
+    _run_oneshot(conn, work, as_json=as_json)
+
+
+@cli.command("computers", context_settings=CONTEXT_SETTINGS)
+@_connection_options
+@click.option("--json", "as_json", is_flag=True, help="Print workspaces and computers as JSON.")
+@click.pass_context
+def computers_cmd(ctx, computer, base_url, api_key, local, as_json) -> None:
+    """List workspaces and their computers with status."""
+    conn = _merged(ctx, computer=None, base_url=base_url, api_key=api_key, local=local)
+    conn.pop("computer", None)
+
+    def work(connection) -> int:
+        workspaces = connection.client.list_workspaces()
+        if as_json:
+            click.echo(json.dumps([
+                {"id": w.id, "name": w.name,
+                 "computers": [{"id": c.id, "name": c.name, "status": c.status, "os": c.os,
+                                "ram": c.ram, "cpu": c.cpu} for c in w.computers]}
+                for w in workspaces
+            ], indent=2))
+            return ExitStatus.OK
+        rows = [("WORKSPACE", "NAME", "ID", "STATUS", "SIZE")]
+        for w in workspaces:
+            for c in w.computers:
+                size = f"{c.cpu or '?'} cpu / {c.ram or '?'} GB" if (c.cpu or c.ram) else ""
+                rows.append((w.name, c.name, c.id, c.status, size))
+            if not w.computers:
+                rows.append((w.name, "(no computers)", "", "", ""))
+        widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
+        return ExitStatus.OK
+
+    _run_oneshot(conn, work, as_json=as_json)
+
+
+def _lifecycle(action: str):
+    @_connection_options
+    @click.argument("target", metavar="ID|NAME", required=False)
+    @click.pass_context
+    def command(ctx, computer, base_url, api_key, local, target) -> None:
+        conn = _merged(ctx, computer=target or computer, base_url=base_url, api_key=api_key, local=local)
+
+        def work(connection) -> int:
+            reply = getattr(connection.client, action)(connection.computer.id)
+            status = reply.get("status") if isinstance(reply, dict) else None
+            click.echo(f"{connection.computer.name}: {action} requested" + (f" ({status})" if status else ""))
+            return ExitStatus.OK
+
+        _run_oneshot(conn, work, as_json=False)
+
+    command.__doc__ = f"{action.capitalize()} a computer."
+    return command
+
+
+for _action in ("start", "stop", "restart"):
+    cli.command(_action, context_settings=CONTEXT_SETTINGS)(_lifecycle(_action))
+
+
+@cli.command("serve", context_settings=CONTEXT_SETTINGS)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0 picks a free one).")
+@click.option("--api-key", metavar="KEY", help="Key clients must send (random when not given).")
+@click.option("--computers", "count", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="How many computers the workspace holds.")
+@click.option("--data-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Where computers' home directories live (default: the user data dir).")
+def serve_cmd(host, port, api_key, count, data_dir) -> None:
+    """Serve a local emulator of the Orgo API (base URL http://HOST:PORT/api)."""
+    from pathlib import Path
+
+    from orgorepl import paths
+    from orgorepl.emulator import serve
+
+    directory = Path(data_dir) if data_dir else paths.data_dir() / "emulator"
+    try:
+        serve(host=host, port=port, api_key=api_key, computers=count, data_dir=directory, echo=click.echo)
+    except ValueError as exc:
+        click.echo(f"orgorepl serve: {exc}", err=True)
+        sys.exit(int(ExitStatus.USAGE))
+    except OSError as exc:
+        click.echo(f"orgorepl serve: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(int(ExitStatus.USAGE))
+
+
+def _write_output(text: str) -> None:
+    """Remote output goes to stdout as-is; keep the terminal's line discipline intact."""
+    if not text:
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="orgorepl")
+    except errors.OrgoError as err:  # anything a command did not translate itself
+        _fail(err)

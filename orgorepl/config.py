@@ -1,0 +1,161 @@
+"""Effective settings: defaults <- config.toml <- environment <- command-line flags.
+
+Each value remembers where it came from, so `orgorepl config` can say so and error messages
+can name the file and key at fault.  The API key is a setting like the others but is never
+shown unmasked.  Reading happens only when asked (never at import).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from orgorepl import paths, protocol
+from orgorepl.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+def _positive_int(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError
+        return value
+
+    check.expected = f"a whole number from {lo} to {hi}"  # type: ignore[attr-defined]
+    return check
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+_string.expected = "a non-empty string"  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    env: str | None
+    default: Any
+    check: Callable[[Any], Any]
+    doc: str
+    secret: bool = False
+
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting("base_url", "ORGO_BASE_URL", protocol.DEFAULT_BASE_URL, _string, "Orgo API base URL"),
+    Setting("api_key", "ORGO_API_KEY", None, _string, "Orgo API key (Bearer token)", secret=True),
+    Setting("computer", "ORGO_COMPUTER", None, _string, "default computer id or name"),
+    Setting(
+        "python_timeout", None, protocol.EXEC_TIMEOUT_DEFAULT,
+        _positive_int(protocol.EXEC_TIMEOUT_MIN, protocol.EXEC_TIMEOUT_MAX),
+        "seconds before a Python submission is killed",
+    ),
+    Setting("bash_timeout", None, 60, _positive_int(1, 3600), "seconds before a bash submission is killed"),
+)
+_BY_KEY = {s.key: s for s in SCHEMA}
+
+
+@dataclass
+class Settings:
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def masked(self, key: str) -> str:
+        value = self.values.get(key)
+        if value is None:
+            return "(not set)"
+        if _BY_KEY[key].secret:
+            return mask_secret(str(value))
+        return str(value)
+
+
+def mask_secret(value: str) -> str:
+    """Enough to tell two keys apart, never enough to use one."""
+    if len(value) <= 8:
+        return "****"
+    return f"{value[:3]}…{value[-2:]} ({len(value)} chars)"
+
+
+def load(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Resolve every setting; raise ConfigError naming the file/variable/flag and key at fault."""
+    env = os.environ if env is None else env
+    path = config_path or paths.config_file(env)
+    settings = Settings()
+    for s in SCHEMA:
+        settings.values[s.key] = s.default
+        settings.sources[s.key] = "default"
+
+    file_values = _read_file(path, settings.warnings)
+    for key, value in file_values.items():
+        _apply(settings, _BY_KEY[key], value, f"{path}")
+    for s in SCHEMA:
+        if s.env and env.get(s.env):
+            _apply(settings, s, env[s.env], f"env {s.env}")
+    for key, value in (flags or {}).items():
+        if value is not None:
+            _apply(settings, _BY_KEY[key], value, f"flag --{key.replace('_', '-')}")
+    return settings
+
+
+def _apply(settings: Settings, setting: Setting, value: Any, source: str) -> None:
+    try:
+        settings.values[setting.key] = setting.check(value)
+    except ValueError:
+        expected = getattr(setting.check, "expected", "a valid value")
+        shown = "(hidden)" if setting.secret else repr(value)
+        raise ConfigError(f"{source}: {setting.key} = {shown} is invalid: expected {expected}") from None
+    settings.sources[setting.key] = source
+
+
+def _read_file(path: Path, warnings: list[str]) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key in data:
+        if key not in _BY_KEY:
+            known = ", ".join(sorted(_BY_KEY))
+            raise ConfigError(f"{path}: unknown key {key!r} (known keys: {known})")
+    if "api_key" in data:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warnings.append(
+                f"{path} holds an API key and is readable by others: run `chmod 600 {path}`"
+            )
+    return data
