@@ -1,0 +1,159 @@
+"""One-shot commands as a user runs them: real processes, real emulator, real exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from orgorepl.exitstatus import ExitStatus
+
+
+def run(cmd, args, env, stdin=None, timeout=60):
+    return subprocess.run(cmd + args, input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def env(orgo_env, emulator):
+    e = dict(orgo_env)
+    e["ORGO_COMPUTER"] = emulator.computers[0].id
+    return e
+
+
+def test_version_and_help_list_every_command(orgorepl_cmd):
+    from orgorepl import __version__
+
+    out = subprocess.run(orgorepl_cmd + ["--version"], capture_output=True, text=True).stdout
+    assert __version__ in out
+    help_text = subprocess.run(orgorepl_cmd + ["--help"], capture_output=True, text=True).stdout
+    for command in ("exec", "bash", "computers", "serve", "start", "stop", "restart"):
+        assert f"  {command} " in help_text
+
+
+def test_exec_prints_output_and_exits_zero(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["exec", "print(6*7)"], env)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "42\n", "")
+
+
+def test_exec_remote_exception_is_one_line_on_stderr_and_status_1(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["exec", "print('before'); 1/0"], env)
+    assert p.returncode == ExitStatus.REMOTE_EXCEPTION
+    assert p.stdout == "before\n"
+    assert p.stderr.strip() == "ZeroDivisionError: division by zero"
+
+
+def test_exec_timeout_is_124(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["exec", "--timeout", "1", "import time; print('x', flush=True); time.sleep(5)"], env)
+    assert p.returncode == ExitStatus.REMOTE_TIMEOUT
+    assert "TIMEOUT after 1s" in p.stderr
+
+
+def test_exec_reads_code_from_stdin(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["exec", "-"], env, stdin="for i in range(3):\n    print(i)\n")
+    assert (p.returncode, p.stdout) == (0, "0\n1\n2\n")
+
+
+def test_exec_json_prints_the_result_object(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["exec", "--json", "raise KeyError('k')"], env)
+    data = json.loads(p.stdout)
+    assert data["success"] is False and data["error_type"] == "KeyError" and data["timeout"] is False
+    assert p.returncode == ExitStatus.REMOTE_EXCEPTION
+
+
+def test_bash_passes_the_remote_exit_code_through(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["bash", "echo out; echo err >&2; exit 42"], env)
+    assert p.returncode == 42
+    assert p.stdout == "out\nerr\n"
+
+
+def test_bash_json(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["bash", "--json", "printf abc"], env)
+    assert json.loads(p.stdout) == {"output": "abc", "exit_code": 0, "success": True, "timeout": False}
+
+
+def test_bash_timeout_is_124(orgorepl_cmd, env):
+    p = run(orgorepl_cmd, ["bash", "--timeout", "1", "sleep 5"], env)
+    assert p.returncode == ExitStatus.REMOTE_TIMEOUT
+    assert "TIMEOUT" in p.stderr
+
+
+def test_wrong_key_is_one_line_and_auth_status(orgorepl_cmd, env):
+    env = dict(env, ORGO_API_KEY="sk_wrong_key_123456")
+    p = run(orgorepl_cmd, ["exec", "print(1)"], env)
+    assert p.returncode == ExitStatus.AUTH
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "401" in lines[0]
+    assert "sk_wrong_key_123456" not in p.stderr + p.stdout
+
+
+def test_unknown_computer_lists_candidates(orgorepl_cmd, env, emulator):
+    p = run(orgorepl_cmd, ["exec", "--computer", "no-such-box", "print(1)"], env)
+    assert p.returncode == ExitStatus.NOT_FOUND
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert emulator.computers[0].name in p.stderr
+
+
+def test_computer_by_name(orgorepl_cmd, env, emulator):
+    name = emulator.computers[1].name
+    p = run(orgorepl_cmd, ["bash", "--computer", name, "basename \"$HOME\""], env)
+    assert p.returncode == 0
+    assert p.stdout.strip() == emulator.computers[1].home.name
+
+
+def test_network_down_is_one_line(orgorepl_cmd, env):
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago and has no listener
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(env, ORGO_BASE_URL=f"http://127.0.0.1:{port}/api")
+    p = run(orgorepl_cmd, ["exec", "print(1)"], env)
+    assert p.returncode == ExitStatus.NETWORK
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_missing_key_says_how_to_fix(orgorepl_cmd, env):
+    env = {k: v for k, v in env.items() if k != "ORGO_API_KEY"}
+    p = run(orgorepl_cmd, ["exec", "print(1)"], env)
+    assert p.returncode == ExitStatus.CONFIG
+    assert "ORGO_API_KEY" in p.stderr and "--local" in p.stderr
+
+
+def test_computers_table_and_json(orgorepl_cmd, env, emulator):
+    p = run(orgorepl_cmd, ["computers"], env)
+    assert p.returncode == 0
+    for c in emulator.computers:
+        assert c.id in p.stdout and c.name in p.stdout
+    data = json.loads(run(orgorepl_cmd, ["computers", "--json"], env).stdout)
+    ids = {c["id"] for w in data for c in w["computers"]}
+    assert {c.id for c in emulator.computers} <= ids
+
+
+def test_lifecycle_stop_refuses_exec_then_start(orgorepl_cmd, env, emulator):
+    target = emulator.computers[2].name
+    assert run(orgorepl_cmd, ["stop", target], env).returncode == 0
+    try:
+        p = run(orgorepl_cmd, ["exec", "--computer", target, "print(1)"], env)
+        assert p.returncode == ExitStatus.BAD_REQUEST
+        assert "not available" in p.stderr
+    finally:
+        assert run(orgorepl_cmd, ["start", target], env).returncode == 0
+    assert run(orgorepl_cmd, ["exec", "--computer", target, "print(1)"], env).stdout == "1\n"
+
+
+def test_local_runs_with_no_account(orgorepl_cmd, isolated_env):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("ORGO_")}
+    p = run(orgorepl_cmd, ["exec", "--local", "import os; print(os.getcwd() == os.environ['HOME'])"], env)
+    assert (p.returncode, p.stdout) == (0, "True\n"), p.stderr
+    # its computer's disk persists between runs, like a real computer's
+    run(orgorepl_cmd, ["bash", "--local", "echo kept > note.txt"], env)
+    p = run(orgorepl_cmd, ["bash", "--local", "cat note.txt"], env)
+    assert p.stdout == "kept\n"
+
+
+def test_python_m_orgorepl_works(env):
+    p = subprocess.run([sys.executable, "-m", "orgorepl", "exec", "print('m')"], capture_output=True,
+                       text=True, env=env)
+    assert p.stdout == "m\n"

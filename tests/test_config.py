@@ -1,0 +1,65 @@
+"""Settings precedence and error messages as a user would meet them."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from orgorepl import config, paths
+from orgorepl.errors import ConfigError
+
+
+def write_config(text: str, mode: int = 0o600):
+    path = paths.config_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_defaults_file_env_flags_in_that_order(monkeypatch):
+    assert config.load().base_url == "https://www.orgo.ai/api"
+    write_config('base_url = "http://file/api"\ncomputer = "from-file"\n')
+    s = config.load()
+    assert (s.base_url, s.sources["base_url"]) == ("http://file/api", str(paths.config_file()))
+    monkeypatch.setenv("ORGO_BASE_URL", "http://env/api")
+    s = config.load()
+    assert (s.base_url, s.sources["base_url"]) == ("http://env/api", "env ORGO_BASE_URL")
+    assert s.computer == "from-file"
+    s = config.load({"base_url": "http://flag/api", "computer": None})
+    assert (s.base_url, s.sources["base_url"]) == ("http://flag/api", "flag --base-url")
+
+
+def test_unknown_key_names_file_and_key():
+    path = write_config('colour = "red"\n')
+    with pytest.raises(ConfigError) as info:
+        config.load()
+    assert str(path) in str(info.value) and "'colour'" in str(info.value)
+
+
+def test_bad_value_names_key_and_expected_type():
+    write_config("python_timeout = 900\n")
+    with pytest.raises(ConfigError) as info:
+        config.load()
+    assert "python_timeout" in str(info.value) and "1 to 300" in str(info.value)
+
+
+def test_broken_toml_is_a_config_error():
+    write_config("base_url = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load()
+
+
+def test_key_in_world_readable_file_warns_and_never_shows_the_key():
+    write_config('api_key = "sk_live_supersecret_value"\n', mode=0o644)
+    s = config.load()
+    assert s.api_key == "sk_live_supersecret_value"
+    assert any("chmod 600" in w for w in s.warnings)
+    assert "supersecret" not in s.masked("api_key")
+
+
+def test_invalid_key_value_is_not_echoed():
+    with pytest.raises(ConfigError) as info:
+        config.load({"api_key": "   "})
+    assert "(hidden)" in str(info.value)
