@@ -1,0 +1,104 @@
+"""Carrying a shell's state across stateless /bash calls.
+
+Each submission is sent inside a small wrapper that, in the same call:
+
+1. restores the session: the working directory (file ``cwd``, shared with Python mode), exported
+   variables (file ``env0``, NUL-separated ``NAME=value``, shared with Python mode), and the
+   shell-only state (file ``bash.state``: unexported variables, aliases, functions);
+2. runs the user's text with ``eval`` (aliases need ``expand_aliases`` in a non-interactive shell);
+3. saves the state again from an ``EXIT`` trap, which also runs after ``exit N`` and re-exits with
+   the user's status, then prints one trailer line carrying the new cwd.
+
+State goes to files, never stdout, so the only thing to strip from the output is the trailer,
+which starts with a random nonce the user's output cannot predict.  A run killed by its timeout
+never reaches the trap: the state from before the submission is kept, which is what we want.
+Wrapper names start with ``__orgo_`` and are never saved (the trap in the design notes that
+re-ran a saved wrapper function comes from forgetting exactly that).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from orgorepl.protocol import BashResult
+
+SESSION_ROOT = ".orgorepl/sessions"
+
+# One statement per line, each ending so that the lines can be joined with spaces: the whole
+# wrapper and the user's `eval` then sit on line 1, so bash's "line N:" messages count the
+# user's own lines, as when the command runs alone.
+_TEMPLATE = r"""__orgo_sd="$HOME/{root}/{sid}";
+mkdir -p -m 700 "$__orgo_sd" 2>/dev/null;
+__orgo_base=$'\n'"$(compgen -v)"$'\n';
+if [ -f "$__orgo_sd/cwd" ]; then IFS= read -r __orgo_cwd < "$__orgo_sd/cwd"; cd -- "$__orgo_cwd" 2>/dev/null; fi;
+if [ -f "$__orgo_sd/env0" ]; then
+  while IFS= read -r -d '' __orgo_kv; do
+    case "${{__orgo_kv%%=*}}" in PWD|OLDPWD|SHLVL|_|''|[0-9]*|*[!A-Za-z0-9_]*) continue;; esac;
+    export "$__orgo_kv" 2>/dev/null;
+  done < "$__orgo_sd/env0";
+fi;
+if [ -f "$__orgo_sd/bash.state" ]; then . "$__orgo_sd/bash.state" >/dev/null 2>&1; fi;
+shopt -s expand_aliases;
+__orgo_save() {{
+  __orgo_rc=$?;
+  trap - EXIT;
+  local __orgo_tmp="$__orgo_sd/.tmp.$$" __orgo_v __orgo_f;
+  {{
+    for __orgo_v in $(compgen -v); do
+      case "$__orgo_v" in __orgo_*|BASH*|FUNCNAME|GROUPS|PIPESTATUS|DIRSTACK|PWD|OLDPWD|SHLVL|_|RANDOM|SECONDS|LINENO|SRANDOM|EPOCH*|HISTCMD|COMP_*) continue;; esac;
+      case "$__orgo_base" in *$'\n'"$__orgo_v"$'\n'*) continue;; esac;
+      case "${{!__orgo_v@a}}" in *x*|*r*) continue;; esac;
+      declare -p "$__orgo_v" 2>/dev/null;
+    done;
+    alias -p;
+    for __orgo_f in $(compgen -A function); do
+      case "$__orgo_f" in __orgo_*) continue;; esac;
+      declare -f "$__orgo_f";
+    done;
+  }} > "$__orgo_tmp.state" 2>/dev/null && mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";
+  env -0 > "$__orgo_tmp.env" 2>/dev/null && mv -f "$__orgo_tmp.env" "$__orgo_sd/env0";
+  printf '%s\n' "$PWD" > "$__orgo_tmp.cwd" 2>/dev/null && mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";
+  printf '\n{nonce}%s\n' "$PWD";
+  exit "$__orgo_rc";
+}};
+trap __orgo_save EXIT;
+"""
+
+
+def _single_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@dataclass(frozen=True)
+class WrappedBash:
+    program: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class BashOutcome:
+    output: str
+    exit_code: int | None
+    timeout: bool
+    cwd: str | None  # None when the trailer did not arrive (timeout, killed, wrapper bypassed)
+
+
+def wrap_bash(command: str, session_id: str) -> WrappedBash:
+    nonce = f"\x1e__orgorepl_{secrets.token_hex(8)}__:"
+    one_line = " ".join(line.strip() for line in _TEMPLATE.splitlines())
+    prologue = one_line.format(root=SESSION_ROOT, sid=session_id, nonce=nonce.replace("%", "%%"))
+    program = prologue + " eval " + _single_quote(command)
+    return WrappedBash(program=program, nonce=nonce)
+
+
+def unwrap_bash(cell: WrappedBash, result: BashResult) -> BashOutcome:
+    """Strip exactly the trailer (and the one newline the wrapper put before it)."""
+    output, cwd = result.output, None
+    marker = "\n" + cell.nonce
+    at = output.rfind(marker)
+    if at != -1:
+        tail = output[at + len(marker):]
+        cwd = tail[:-1] if tail.endswith("\n") else tail
+        output = output[:at]
+    return BashOutcome(output=output, exit_code=result.exit_code, timeout=result.timeout, cwd=cwd)

@@ -1,0 +1,277 @@
+"""The program that runs on the remote computer around every stateful Python submission.
+
+This file is never imported by orgorepl: its text is sent, with one call appended, as the
+``code`` of POST /exec.  It must therefore run on any Python 3.8+ with nothing but the standard
+library, and leave no names of its own in the user's namespace (everything lives inside the one
+function, which removes itself before the user's code runs).
+
+What one call does, in order (see ../../docs/sessions.md for the user-facing story):
+
+1. restore: ``cd`` to the session's cwd and apply its environment (files shared with bash mode);
+   re-run the session's *definitions* (imports, ``def``, ``class``, each the user's own source
+   of one statement, never a whole earlier submission, so no side effect happens twice); then
+   unpickle the saved values, whose classes now exist again in ``__main__``;
+2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace, echoing the last
+   expression's repr like the standard REPL (and binding ``_``);
+3. on an exception, print a traceback of the user's frames only inside a marked block;
+4. save: definitions this submission made, every picklable value (one file per name, so an
+   unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
+   or lost and why; write the cwd and environment back; print one trailer line (JSON);
+5. re-raise the user's exception, so the API reports ``success``, ``error`` and ``error_type``
+   exactly as for the bare code.  A timeout kills the process before step 4: the state from before
+   the submission stays, since every file is replaced by rename, never rewritten in place.
+"""
+
+
+def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from __main__
+    import ast
+    import builtins
+    import json
+    import linecache
+    import os
+    import pickle
+    import sys
+    import traceback
+    import types
+
+    main = sys.modules["__main__"]
+    ns = main.__dict__
+    ns.pop("__orgo_main", None)
+    out = sys.stdout
+    sd = os.path.join(os.path.expanduser("~"), ".orgorepl", "sessions", P["sid"])
+    vdir = os.path.join(sd, "values")
+    try:
+        os.makedirs(vdir, mode=0o700, exist_ok=True)
+    except OSError:
+        pass
+
+    def read(name, default=None, binary=False):
+        try:
+            with open(os.path.join(sd, name), "rb" if binary else "r") as f:
+                return f.read()
+        except (OSError, ValueError):
+            return default
+
+    def write(name, data):
+        path = os.path.join(sd, name)
+        tmp = "%s.tmp.%d" % (path, os.getpid())
+        with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    def env_items(raw):
+        for item in raw.split(b"\0"):
+            key, sep, value = item.partition(b"=")
+            name = key.decode("utf-8", "surrogateescape")
+            if sep and name.isidentifier() and name not in ("PWD", "OLDPWD", "SHLVL", "_"):
+                yield name, value.decode("utf-8", "surrogateescape")
+
+    # 1. restore ---------------------------------------------------------------------------
+    cwd = (read("cwd") or "").rstrip("\n")
+    if cwd:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+    os.environ.update(dict(env_items(read("env0", b"", True) or b"")))
+    env_before = dict(os.environ)
+
+    defs = []
+    try:
+        defs = json.loads(read("defs.json") or "[]")
+    except ValueError:
+        pass
+    lost = {}
+    for d in defs:
+        try:
+            exec(compile(d["src"], "<orgorepl-defs>", "exec"), ns)
+        except BaseException as e:  # a module gone since, a base class that no longer exists
+            for n in d["names"]:
+                lost[n] = "could not be rebuilt: %s: %s" % (type(e).__name__, e)
+    manifest = {}
+    try:
+        manifest = json.loads(read("manifest.json") or "{}")
+    except ValueError:
+        pass
+    loaded = {}
+    for name, info in manifest.items():
+        if info.get("status") != "kept":
+            continue
+        blob = read(os.path.join("values", name + ".pkl"), None, True)
+        if blob is None:
+            lost[name] = "its saved value is missing"
+            continue
+        try:
+            ns[name] = pickle.loads(blob)
+            loaded[name] = ns[name]
+        except BaseException as e:
+            lost[name] = "could not be restored: %s: %s" % (type(e).__name__, e)
+    before = {k: id(v) for k, v in ns.items()}
+
+    # 2. run --------------------------------------------------------------------------------
+    src = P["code"]
+    linecache.cache["<cell>"] = (len(src), None, src.splitlines(True), "<cell>")
+    error = None
+    tree = None
+    try:
+        tree = ast.parse(src, "<cell>")
+        body, last = tree.body, None
+        if P.get("echo") and body and isinstance(body[-1], ast.Expr):
+            body, last = body[:-1], body[-1]
+        exec(compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec"), ns)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
+            if value is not None:
+                builtins._ = None
+                sys.displayhook(value)
+                ns["_"] = value
+    except BaseException as e:  # noqa: B036 - every exception is the user's, re-raised below
+        error = e
+
+    try:
+        out.flush()
+    except Exception:
+        pass
+    if error is not None and not isinstance(error, SystemExit):
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
+            tb = tb.tb_next
+        lines = traceback.format_exception(type(error), error, tb)
+        if tb is None and not isinstance(error, SyntaxError):
+            lines = traceback.format_exception_only(type(error), error)
+        out.write("\n%s>\n%s%s<\n" % (P["mark"], "".join(lines), P["mark"]))
+
+    def made_here(obj, name):
+        """True for a function or class that a submission's own top-level statement created."""
+        if isinstance(obj, type):
+            return getattr(obj, "__module__", None) == "__main__" and obj.__qualname__ == name
+        code = getattr(obj, "__code__", None)
+        return code is not None and code.co_filename in ("<cell>", "<orgorepl-defs>") \
+            and getattr(obj, "__qualname__", None) == name
+
+    def immutable(obj, depth=0):
+        if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, range)):
+            return True
+        if isinstance(obj, (tuple, frozenset)) and depth < 3:
+            return all(immutable(x, depth + 1) for x in obj)
+        return False
+
+    def changed(n):
+        return n in ns and id(ns[n]) != before.get(n)
+
+    def new_definitions():
+        """Top-level imports/defs/classes of this submission (only those that ran, if it failed)."""
+        lines = src.splitlines(True)
+        for node in (tree.body if tree is not None else []):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                kind = "import"
+                names = ["*" + (node.module or "") if a.name == "*" else
+                         a.asname or (a.name.split(".")[0] if isinstance(node, ast.Import) else a.name)
+                         for a in node.names]
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                kind = "class" if isinstance(node, ast.ClassDef) else "def"
+                names = [node.name]
+            else:
+                continue
+            if error is not None and not all(n.startswith("*") or changed(n) for n in names):
+                continue
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            yield {"names": names, "kind": kind, "src": "".join(lines[start - 1:node.end_lineno])}
+
+    def save():
+        for nd in new_definitions():
+            for d in defs:
+                if d["kind"] != "import" and d["names"] == nd["names"]:
+                    d.update(nd)  # a redefinition keeps its place, so later classes still find it
+                    break
+            else:
+                defs.append(nd)
+
+        # keep the definitions whose names still mean what they defined
+        kept_defs, rebuilt = [], set()
+        for d in defs:
+            if d["kind"] == "import":
+                alive = [n for n in d["names"] if n.startswith("*") or n in ns]
+            else:
+                alive = [n for n in d["names"] if n in ns and made_here(ns[n], n)]
+            if alive:
+                kept_defs.append(d)
+                rebuilt.update(n for n in alive if not n.startswith("*"))
+
+        new_manifest, lost_now, pending = {}, {}, {}
+        for name, value in list(ns.items()):
+            if name.startswith("__"):
+                continue
+            kind = type(value).__name__
+            if name in rebuilt:
+                new_manifest[name] = {"type": kind, "status": "rebuilt"}
+                continue
+            if isinstance(value, types.ModuleType):  # imported inside a block, or by importlib
+                stmt = "import %s as %s\n" % (value.__name__, name) if value.__name__ != name \
+                    else "import %s\n" % name
+                kept_defs.append({"names": [name], "kind": "import", "src": stmt})
+                new_manifest[name] = {"type": "module", "status": "rebuilt"}
+                continue
+            if loaded.get(name, pending) is value and not changed(name) and immutable(value):
+                new_manifest[name] = {"type": kind, "status": "kept"}
+                continue  # unchanged immutable value: its file is still right
+            try:
+                if callable(value) and made_here(value, name):
+                    reason = "defined inside a block; define it at top level to keep it"
+                elif getattr(value, "__name__", None) == "<lambda>":
+                    reason = "a lambda cannot be kept; define it with def"
+                else:
+                    pending[name] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                    new_manifest[name] = {"type": kind, "status": "kept"}
+                    continue
+            except BaseException as e:
+                text = str(e).splitlines()[0] if str(e) else ""
+                reason = "cannot be pickled (%s: %s)" % (type(e).__name__, text)
+            new_manifest[name] = {"type": kind, "status": "lost", "reason": reason}
+            if (manifest.get(name) or {}).get("status") != "lost" or changed(name):
+                lost_now[name] = reason
+        for name, reason in lost.items():
+            if name not in new_manifest:
+                new_manifest[name] = {"type": "?", "status": "lost", "reason": reason}
+                lost_now[name] = reason
+
+        for name, blob in pending.items():
+            write(os.path.join("values", name + ".pkl"), blob)
+        write("defs.json", json.dumps(kept_defs))
+        write("manifest.json", json.dumps(new_manifest))
+        for fname in os.listdir(vdir):
+            if fname.endswith(".pkl") and (new_manifest.get(fname[:-4]) or {}).get("status") != "kept":
+                try:
+                    os.remove(os.path.join(vdir, fname))
+                except OSError:
+                    pass
+        try:
+            write("cwd", os.getcwd() + "\n")
+        except OSError:
+            pass
+        if dict(os.environ) != env_before:
+            write("env0", b"".join(("%s=%s\0" % kv).encode("utf-8", "surrogateescape")
+                                   for kv in os.environ.items()))
+        assigned = sorted(n for n in ns if not n.startswith("__") and changed(n))
+        return {"lost": lost_now, "assigned": assigned}
+
+    # 4. save -------------------------------------------------------------------------------
+    report = {"cwd": None, "saved": False}
+    try:
+        report["cwd"] = os.getcwd()
+    except OSError:
+        pass
+    try:
+        report.update(save())
+        report["saved"] = True
+    except BaseException as e:
+        report["error"] = "%s: %s" % (type(e).__name__, e)
+    out.write("\n%s%s\n" % (P["mark"], json.dumps(report)))
+    try:
+        out.flush()
+    except Exception:
+        pass
+    if error is not None:
+        raise error.with_traceback(None) if isinstance(error, SyntaxError) else error
+
