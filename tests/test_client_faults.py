@@ -452,3 +452,57 @@ def test_resolve_uses_get_computer_for_an_id_when_listing_is_forbidden(flavor):
                       "GET workspaces": Reply.error(403, "scoped", **SCOPE)}) as srv:
         assert call(flavor, srv.base_url, "resolve_computer", CID).name == "agent-1"
         assert srv.count("GET", "workspaces") == 0
+
+
+# ------------------------------------------------------------------ resolving by name across workspaces
+
+
+def _listing(*workspaces):
+    return {"GET workspaces": Reply.json({"workspaces": list(workspaces)})}
+
+
+TWIN_A = {"id": "id-a", "name": "twin", "status": "running"}
+TWIN_B = {"id": "id-b", "name": "twin", "status": "stopped"}
+SOLO = {"id": "id-c", "name": "Solo", "status": "running"}
+TWO_WORKSPACES = _listing({"id": "w1", "name": "one", "desktops": [TWIN_A, SOLO]},
+                          {"id": "w2", "name": "two", "desktops": [TWIN_B]})
+
+
+def test_duplicate_name_across_workspaces_is_ambiguous_and_lists_ids(flavor):
+    with FaultServer(TWO_WORKSPACES) as srv:
+        err = expect(errors.ResolutionError, flavor, srv.base_url, "resolve_computer", "twin")
+        assert err.candidates == ["id-a", "id-b"]
+        assert "ambiguous" in err.message and "id-a" in err.message and "id-b" in err.message
+        # the id settles it, and the workspace is known from the listing
+        twin_b = call(flavor, srv.base_url, "resolve_computer", "id-b")
+        assert (twin_b.id, twin_b.workspace_name, twin_b.status) == ("id-b", "two", "stopped")
+
+
+def test_name_match_prefers_exact_case_then_ignores_case(flavor):
+    with FaultServer(TWO_WORKSPACES) as srv:
+        assert call(flavor, srv.base_url, "resolve_computer", "solo").id == "id-c"
+        assert call(flavor, srv.base_url, "resolve_computer", "  Solo ").id == "id-c"
+
+
+def test_no_computers_at_all(flavor):
+    with FaultServer(_listing({"id": "w1", "name": "empty", "desktops": []})) as srv:
+        err = expect(errors.ResolutionError, flavor, srv.base_url, "resolve_computer", None)
+        assert "no computers" in err.message
+        err = expect(errors.ResolutionError, flavor, srv.base_url, "resolve_computer", "x")
+        assert "no computer named 'x'" in err.message
+
+
+def test_several_computers_without_a_ref_names_them_with_ids_for_twins(flavor):
+    with FaultServer(TWO_WORKSPACES) as srv:
+        err = expect(errors.ResolutionError, flavor, srv.base_url, "resolve_computer", None)
+        assert "--computer" in err.message
+        assert "twin (id-a)" in err.message and "twin (id-b)" in err.message and "Solo" in err.message
+        assert err.candidates == ["id-a", "id-c", "id-b"]
+
+
+def test_uuid_shaped_name_falls_back_to_the_listing(flavor):
+    named_like_an_id = {"id": "id-z", "name": CID, "status": "running"}
+    with FaultServer({**_listing({"id": "w1", "name": "one", "desktops": [named_like_an_id]}),
+                      GET_COMPUTER: Reply.error(404, "Computer not found")}) as srv:
+        assert call(flavor, srv.base_url, "resolve_computer", CID).id == "id-z"
+        assert srv.count("GET", protocol.computer_path(CID)) == 1
