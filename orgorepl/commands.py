@@ -1,0 +1,262 @@
+"""Meta-commands (``%help``, ``%bash``, ``%timeout 30`` ...): a registry of pure handlers.
+
+A handler gets a read-only :class:`CommandContext` and returns a :class:`CommandResult` that
+*describes* what should happen (text to show, a mode or timeout to set, exit, clear).  The REPL
+applies it.  Keeping handlers free of I/O means every command is testable with plain values, and
+the batch mode and the interactive session run exactly the same code.
+
+New commands are added with the registry's decorator::
+
+    @registry.command("name", usage="%name ARG", help="one line")
+    def _name(ctx: CommandContext, args: str) -> CommandResult: ...
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+from orgorepl import protocol
+from orgorepl.modes import Mode
+
+# The range the API accepts for /exec, and a generous one for bash (the API documents none).
+TIMEOUT_RANGES: Mapping[Mode, tuple[int, int]] = {
+    Mode.PYTHON: (protocol.EXEC_TIMEOUT_MIN, protocol.EXEC_TIMEOUT_MAX),
+    Mode.BASH: (1, 3600),
+}
+
+# Keys the session binds; %help lists them so the documentation lives next to the commands.
+KEY_HELP: Sequence[tuple[str, str]] = (
+    ("Enter", "run the input when it is complete, otherwise start a new line"),
+    ("Alt-Enter / Esc Enter", "run the input as it is, complete or not"),
+    ("F4", "switch between Python and bash mode"),
+    ("!cmd", "in Python mode, run one line in bash"),
+    ("Tab", "indent, or complete names and %commands"),
+    ("Up / Down", "recall earlier entries (multi-line entries come back whole)"),
+    ("Ctrl-R", "search the history"),
+    ("Right / Ctrl-E", "accept the grey suggestion from history"),
+    ("Ctrl-C", "clear the input; while a call runs, abandon it"),
+    ("Ctrl-D", "exit (on an empty input)"),
+)
+
+
+@dataclass(frozen=True)
+class ComputerInfo:
+    """What %info may show about the computer.  Deliberately has no field for the API key."""
+
+    id: str
+    name: str
+    status: str
+    workspace_id: str | None = None
+    workspace_name: str | None = None
+    os: str | None = None
+    cpu: int | None = None
+    ram: int | None = None
+    disk_size_gb: int | None = None
+
+    @classmethod
+    def from_computer(cls, computer: protocol.Computer) -> "ComputerInfo":
+        return cls(
+            id=computer.id, name=computer.name, status=computer.status,
+            workspace_id=computer.workspace_id, workspace_name=computer.workspace_name,
+            os=computer.os, cpu=computer.cpu, ram=computer.ram, disk_size_gb=computer.disk_size_gb,
+        )
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    mode: Mode
+    timeouts: Mapping[Mode, int]
+    target_label: str = ""
+    computer: ComputerInfo | None = None
+    base_url: str | None = None
+    local: bool = False
+    connection_note: str = ""  # "connecting…" or the connect error, when there is no computer yet
+    history: Sequence[str] = ()  # the current mode's entries, oldest first
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    text: str = ""
+    error: bool = False  # text is an error message (shown as such; batch mode exits non-zero)
+    set_mode: Mode | None = None
+    set_timeout: tuple[Mode, int] | None = None
+    clear_screen: bool = False
+    exit: bool = False
+
+
+Handler = Callable[[CommandContext, str], CommandResult]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    help: str
+    usage: str
+    aliases: tuple[str, ...] = ()
+    wants_fresh_computer: bool = False  # the REPL refreshes computer details before running it
+
+
+@dataclass
+class CommandRegistry:
+    _commands: dict[str, Command] = field(default_factory=dict)
+    _aliases: dict[str, str] = field(default_factory=dict)
+
+    def command(
+        self, name: str, *, help: str, usage: str = "", aliases: Sequence[str] = (),
+        wants_fresh_computer: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            if name in self._commands or name in self._aliases:
+                raise ValueError(f"%{name} is registered twice")
+            self._commands[name] = Command(
+                name, fn, help, usage or f"%{name}", tuple(aliases), wants_fresh_computer
+            )
+            for alias in aliases:
+                self._aliases[alias] = name
+            return fn
+
+        return register
+
+    def names(self) -> list[str]:
+        return sorted(self._commands)
+
+    def commands(self) -> list[Command]:
+        return [self._commands[n] for n in self.names()]
+
+    def lookup(self, name: str) -> Command | None:
+        name = self._aliases.get(name, name)
+        return self._commands.get(name)
+
+    def suggest(self, name: str) -> str | None:
+        candidates = list(self._commands) + list(self._aliases)
+        close = difflib.get_close_matches(name.lower(), candidates, n=1, cutoff=0.5)
+        if close:
+            return self._aliases.get(close[0], close[0])
+        prefixed = [c for c in self.names() if c.startswith(name.lower()[:1])]
+        return prefixed[0] if len(prefixed) == 1 else None
+
+    def run(self, line: str, ctx: CommandContext) -> CommandResult:
+        """Run one meta-command line (without the leading ``%``)."""
+        parts = line.strip().split(None, 1)
+        name = parts[0] if parts else ""
+        args = parts[1].strip() if len(parts) > 1 else ""
+        command = self.lookup(name)
+        if command is None:
+            hint = self.suggest(name)
+            text = f"unknown command %{name}"
+            text += f"; did you mean %{hint}?" if hint else "; %help lists the commands"
+            return CommandResult(text=text, error=True)
+        return command.handler(ctx, args)
+
+
+registry = CommandRegistry()
+
+
+@registry.command("help", help="list commands and keys", aliases=("?",))
+def _help(ctx: CommandContext, args: str) -> CommandResult:
+    if args:
+        command = registry.lookup(args.lstrip("%"))
+        if command is None:
+            return registry.run(args.lstrip("%"), ctx)
+        return CommandResult(text=f"{command.usage}  {command.help}")
+    width = max(len(c.usage) for c in registry.commands())
+    lines = ["Commands:"]
+    lines += [f"  {c.usage.ljust(width)}  {c.help}" for c in registry.commands()]
+    key_width = max(len(k) for k, _ in KEY_HELP)
+    lines.append("Keys:")
+    lines += [f"  {k.ljust(key_width)}  {v}" for k, v in KEY_HELP]
+    return CommandResult(text="\n".join(lines))
+
+
+def _switch(mode: Mode) -> Handler:
+    def handler(ctx: CommandContext, args: str) -> CommandResult:
+        if args:
+            return CommandResult(text=f"%{mode.value} takes no arguments", error=True)
+        if ctx.mode is mode:
+            return CommandResult(text=f"already in {mode.value} mode")
+        return CommandResult(text=f"{mode.value} mode (F4 switches back)", set_mode=mode)
+
+    return handler
+
+
+registry.command("python", help="switch to Python mode (runs code with /exec)", aliases=("py",))(
+    _switch(Mode.PYTHON)
+)
+registry.command("bash", help="switch to bash mode (runs commands with /bash)", aliases=("sh",))(
+    _switch(Mode.BASH)
+)
+
+
+@registry.command("timeout", usage="%timeout [N]", help="show or set the current mode's timeout (seconds)")
+def _timeout(ctx: CommandContext, args: str) -> CommandResult:
+    if not args:
+        shown = ", ".join(f"{m.value} {ctx.timeouts[m]}s" for m in Mode)
+        return CommandResult(text=f"timeouts: {shown}")
+    lo, hi = TIMEOUT_RANGES[ctx.mode]
+    value = args.strip().rstrip("s")
+    if not value.isdigit() or not lo <= int(value) <= hi:
+        return CommandResult(
+            text=f"%timeout wants a whole number of seconds from {lo} to {hi} in {ctx.mode.value} mode",
+            error=True,
+        )
+    seconds = int(value)
+    return CommandResult(text=f"{ctx.mode.value} timeout: {seconds}s", set_timeout=(ctx.mode, seconds))
+
+
+@registry.command("history", usage="%history [N]", help="show the last N entries of this mode (default 20)")
+def _history(ctx: CommandContext, args: str) -> CommandResult:
+    count = 20
+    if args:
+        if not args.isdigit() or int(args) < 1:
+            return CommandResult(text="%history wants a positive number of entries", error=True)
+        count = int(args)
+    entries = list(ctx.history)
+    if not entries:
+        return CommandResult(text=f"no {ctx.mode.value} history yet")
+    first = max(0, len(entries) - count)
+    width = len(str(len(entries)))
+    lines = []
+    for number, entry in enumerate(entries[first:], start=first + 1):
+        head, *rest = entry.split("\n")
+        lines.append(f"{str(number).rjust(width)}  {head}")
+        lines += [f"{' ' * width}  {line}" for line in rest]
+    return CommandResult(text="\n".join(lines))
+
+
+@registry.command("clear", help="clear the screen")
+def _clear(ctx: CommandContext, args: str) -> CommandResult:
+    return CommandResult(clear_screen=True)
+
+
+@registry.command("exit", help="leave orgorepl (Ctrl-D does the same)", aliases=("quit", "q"))
+def _exit(ctx: CommandContext, args: str) -> CommandResult:
+    return CommandResult(exit=True)
+
+
+@registry.command("info", help="details of the computer and the connection", wants_fresh_computer=True)
+def _info(ctx: CommandContext, args: str) -> CommandResult:
+    rows: list[tuple[str, str]] = []
+    c = ctx.computer
+    if c is None:
+        rows.append(("computer", ctx.target_label or "(not chosen yet)"))
+        rows.append(("connection", ctx.connection_note or "not connected"))
+    else:
+        rows += [("computer", c.name), ("id", c.id), ("status", c.status)]
+        if c.workspace_name or c.workspace_id:
+            ws = c.workspace_name or ""
+            if c.workspace_id and c.workspace_id != ws:
+                ws = f"{ws} ({c.workspace_id})" if ws else c.workspace_id
+            rows.append(("workspace", ws))
+        size = [f"{c.cpu} cpu" if c.cpu else "", f"{c.ram} GB ram" if c.ram else "",
+                f"{c.disk_size_gb} GB disk" if c.disk_size_gb else ""]
+        if any(size) or c.os:
+            rows.append(("machine", ", ".join(p for p in [c.os or ""] + size if p)))
+    if ctx.base_url:
+        rows.append(("base URL", ctx.base_url + ("  (local emulator)" if ctx.local else "")))
+    rows.append(("mode", ctx.mode.value))
+    rows.append(("timeouts", ", ".join(f"{m.value} {ctx.timeouts[m]}s" for m in Mode)))
+    width = max(len(k) for k, _ in rows)
+    return CommandResult(text="\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))

@@ -1,0 +1,608 @@
+"""The interactive session and the batch mode: read -> command or code -> client -> render.
+
+Policies that live here and nowhere else:
+
+* The prompt comes first.  ``connect()`` (which may import httpx, start the embedded emulator
+  and do HTTP) runs in a background thread started after the first prompt is on screen; the
+  toolbar says "connecting…" until it is done.  A submission typed before that waits for it.
+* Every client call runs in a worker thread while a spinner shows elapsed time against the
+  timeout.  Ctrl-C abandons the call at once: nothing is retried, and whatever it returns later
+  is dropped, never printed.
+* A client error is one line; the session goes on.  Ctrl-D on an empty prompt leaves.
+* Timeouts default to 10 s in Python mode (the API's own default) and 60 s in bash mode (the
+  API's 200 s is long to stare at a spinner; ``%timeout`` or ``--timeout`` raise it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, TextIO
+
+from orgorepl import __version__, errors
+from orgorepl.commands import CommandContext, CommandResult, ComputerInfo, registry
+from orgorepl.exitstatus import ExitStatus
+from orgorepl.modes import Kind, Mode, classify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from orgorepl.connect import Connection, Connector
+
+DEFAULT_TIMEOUTS = {Mode.PYTHON: 10, Mode.BASH: 60}
+INTERRUPTED_NOTE = "interrupted: the call was abandoned; it may still be running on the computer"
+
+
+@dataclass
+class ReplOptions:
+    mode: Mode = Mode.PYTHON
+    timeouts: dict[Mode, int] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
+    vi: bool = False
+    target_label: str = ""  # shown before the connection is up: a computer ref or "local emulator"
+    color: bool = True
+    history: bool = True  # persistent history in paths.history_file(mode)
+    secret: str | None = None  # the API key: redacted from every history entry
+
+
+# --------------------------------------------------------------------------------------------
+# One submission on the wire (shared by the interactive and the batch mode)
+
+
+@dataclass(frozen=True)
+class PythonRun:
+    outcome: Any  # session.python_cell.CellOutcome
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class BashRun:
+    result: Any  # protocol.BashResult
+    elapsed: float
+
+
+def run_python(connection: "Connection", code: str, timeout: int, *, echo: bool) -> PythonRun:
+    from orgorepl.session.python_cell import unwrap_cell, wrap_cell
+
+    cell = wrap_cell(code, echo=echo)
+    started = time.monotonic()
+    result = connection.client.exec(connection.computer.id, cell.program, timeout)
+    return PythonRun(unwrap_cell(cell, result), time.monotonic() - started)
+
+
+def run_bash(connection: "Connection", command: str, timeout: int) -> BashRun:
+    started = time.monotonic()
+    result = connection.client.bash(connection.computer.id, command, timeout)
+    return BashRun(result, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------------------------
+# Background work
+
+
+class Abandoned(Exception):
+    """The user gave up on a job before it reached the network."""
+
+
+class NotConnected(Exception):
+    """A submission could not run because connecting failed (already reported on screen)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class Job:
+    """A blocking call in a daemon thread, which the UI can wait on or abandon."""
+
+    def __init__(self, work: Callable[["Job"], Any], *, phase: str, timeout: int | None) -> None:
+        self._work = work
+        self._phase = phase
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+        self._done = threading.Event()
+        self._abandoned = threading.Event()
+        self._started = time.monotonic()
+        self._ended: float | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def start(self) -> "Job":
+        self._started = time.monotonic()
+        threading.Thread(target=self._run, name="orgorepl-call", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.result = self._work(self)
+        except BaseException as exc:  # handed to the waiting thread, never lost
+            self.error = exc
+        finally:
+            with self._lock:
+                self._ended = time.monotonic()
+                self._done.set()
+                callbacks, self._callbacks = self._callbacks, []
+            if not self._abandoned.is_set():
+                for callback in callbacks:
+                    callback()
+
+    # the view the spinner needs (ui.progress.Waitable)
+    def phase(self) -> str:
+        return self._phase
+
+    def set_phase(self, text: str) -> None:
+        self._phase = text
+
+    def elapsed(self) -> float:
+        return (self._ended or time.monotonic()) - self._started
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def abandon(self) -> None:
+        self._abandoned.set()
+        with self._lock:
+            self._callbacks = []
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandoned.is_set()
+
+
+class LinkManager:
+    """The connection, made in the background; retried (only) when a submission needs it."""
+
+    def __init__(self, connect: "Connector", on_change: Callable[[], None]) -> None:
+        self._connect = connect
+        self._on_change = on_change
+        self._cond = threading.Condition()
+        self.connection: "Connection | None" = None
+        self.error: BaseException | None = None
+        self._connecting = False
+        self._closed = False
+        self._attempts = 0
+
+    @property
+    def started(self) -> bool:
+        with self._cond:
+            return self._attempts > 0
+
+    @property
+    def connecting(self) -> bool:
+        with self._cond:
+            return self._connecting
+
+    def start(self) -> None:
+        """Begin connecting unless connected or already trying."""
+        with self._cond:
+            if self._closed or self._connecting or self.connection is not None:
+                return
+            self._connecting = True
+            self.error = None
+            self._attempts += 1
+        threading.Thread(target=self._run, name="orgorepl-connect", daemon=True).start()
+        self._on_change()
+
+    def _run(self) -> None:
+        connection, error = None, None
+        try:
+            connection = self._connect()
+        except BaseException as exc:  # reported on screen, and again to whoever waits
+            error = exc
+        with self._cond:
+            self._connecting = False
+            closed = self._closed
+            if not closed:
+                self.connection, self.error = connection, error
+            self._cond.notify_all()
+        if closed and connection is not None:
+            connection.close()
+            return
+        self._on_change()
+
+    def wait(self, job: Job | None = None) -> "Connection":
+        """The connection, waiting for it (and starting a new attempt after a failure)."""
+        with self._cond:
+            ready = self.connection
+        if ready is not None:
+            return ready
+        if not self.connecting:
+            self.start()
+        with self._cond:
+            while self._connecting and not (job and job.abandoned):
+                self._cond.wait(0.1)
+            if job is not None and job.abandoned:
+                raise Abandoned
+            if self.connection is None:
+                raise self.error or errors.ConnectError("not connected")
+            return self.connection
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The interactive session
+
+
+class InteractiveRepl:
+    def __init__(self, connect: "Connector", options: ReplOptions, *, input=None, output=None) -> None:
+        from prompt_toolkit.output import ColorDepth
+
+        from orgorepl.ui import keys
+        from orgorepl.ui.completer import ReplCompleter
+        from orgorepl.ui.history import build_history
+        from orgorepl.ui.lexer import ModeLexer
+        from orgorepl.ui.notices import NoticeBoard
+        from orgorepl.ui.session import build_session
+        from orgorepl.ui.state import UiState
+        from orgorepl.ui.style import default_style
+        from orgorepl.ui.validation import PythonSyntaxValidator
+
+        self.options = options
+        timeouts = dict(DEFAULT_TIMEOUTS)
+        timeouts.update(options.timeouts or {})
+        self.state = UiState(mode=options.mode, timeouts=timeouts, target_label=options.target_label)
+        get_mode = lambda: self.state.mode  # noqa: E731
+        self.style = default_style()
+        self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
+        self.history = build_history(get_mode, persistent=options.history, secret=options.secret)
+        self.completer = ReplCompleter(get_mode, {c.name: c.help for c in registry.commands()})
+        self.session = build_session(
+            self.state,
+            history=self.history,
+            lexer=ModeLexer(get_mode),
+            completer=self.completer,
+            validator=PythonSyntaxValidator(get_mode),
+            key_bindings=keys.build_key_bindings(self.state),
+            style=self.style,
+            vi=options.vi,
+            color_depth=self.color_depth,
+            input=input,
+            output=output,
+        )
+        self.input = self.session.app.input
+        self.output = self.session.app.output
+        self.board = NoticeBoard(self.print)
+        self.link = LinkManager(connect, self._link_changed)
+        self._exit = False
+
+    # -- output
+
+    def print(self, fragments) -> None:
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText, to_formatted_text
+
+        frags = list(to_formatted_text(fragments))
+        text = "".join(t for _, t, *_ in frags)
+        if not text:
+            return
+        if not text.endswith("\n"):
+            frags.append(("", "\n"))
+        print_formatted_text(
+            FormattedText(frags), end="", style=self.style, output=self.output,
+            color_depth=self.color_depth, include_default_pygments_style=True,
+        )
+
+    def note(self, text: str, *, error: bool = False) -> None:
+        self.print([("class:note.error" if error else "class:note", text)])
+
+    def _error(self, err: BaseException) -> None:
+        if isinstance(err, errors.OrgoError):
+            from orgorepl.render.result import render_error_line
+
+            self.print(render_error_line(err))
+        else:
+            self.note(f"internal error: {type(err).__name__}: {err}", error=True)
+
+    def banner(self) -> None:
+        where = self.options.target_label or "the only computer available"
+        self.print([
+            ("class:banner", f"orgorepl {__version__}"),
+            ("class:banner.hint", f" · {where} (connecting…) · %help for help · F4 switches Python/bash"
+                                  " · Ctrl-D exits"),
+        ])
+
+    # -- connection
+
+    def _link_changed(self) -> None:
+        from orgorepl.ui.state import Link
+
+        link, state = self.link, self.state
+        if link.connection is not None:
+            computer = link.connection.computer
+            state.link, state.link_error = Link.READY, None
+            state.computer_name, state.computer_status = computer.name, computer.status
+            where = "the local emulator" if link.connection.local else link.connection.base_url
+            self.board.post([
+                ("class:note", "connected to "),
+                ("class:toolbar.computer", computer.name),
+                ("class:note", f" ({computer.status}) · {computer.id} · {where}"),
+            ])
+        elif link.connecting:
+            state.link = Link.CONNECTING
+            self.board.post(None)
+        elif link.error is not None:
+            err = link.error
+            line = err.one_line() if isinstance(err, errors.OrgoError) else f"{type(err).__name__}: {err}"
+            state.link, state.link_error = Link.FAILED, line
+            self.board.post([
+                ("class:note.error", f"not connected: {line}"),
+                ("class:note", " — the next submission tries again; %exit leaves"),
+            ])
+
+    def _pre_prompt(self) -> None:
+        self.board.attach()
+        if not self.link.started:
+            app = self.session.app
+
+            def first_render(_sender: Any) -> None:
+                app.after_render.remove_handler(first_render)
+                self.link.start()
+
+            app.after_render.add_handler(first_render)
+
+    # -- running things
+
+    def _wait(self, job: Job) -> bool:
+        """True when the job finished; False when the user abandoned it (Ctrl-C)."""
+        from orgorepl.ui.progress import wait_with_spinner
+
+        job.start()
+        finished = False
+        try:
+            finished = job.wait(0.05) or wait_with_spinner(
+                job, self.state, input=self.input, output=self.output, style=self.style,
+                color_depth=self.color_depth, pre_run=self.board.attach,
+            )
+        except KeyboardInterrupt:
+            finished = False
+        finally:
+            if not finished:
+                job.abandon()
+        return finished
+
+    def _call(self, work: Callable[["Connection"], Any], *, phase: str, timeout: int | None) -> Any:
+        """Run ``work(connection)`` under the spinner; None when abandoned or failed (reported)."""
+        from orgorepl.ui.state import LastCall
+
+        def job_work(job: Job) -> Any:
+            if self.link.connection is None:
+                job.set_phase("connecting…")
+            try:
+                connection = self.link.wait(job)
+            except (Abandoned, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                raise NotConnected(exc) from exc
+            if job.abandoned:
+                raise Abandoned
+            job.set_phase(phase.format(computer=connection.computer.name))
+            return work(connection)
+
+        job = Job(job_work, phase=phase.format(computer=self.state.where), timeout=timeout)
+        if not self._wait(job):
+            self.note(INTERRUPTED_NOTE)
+            self.state.last = LastCall("interrupted", elapsed=job.elapsed())
+            return None
+        if job.error is not None:
+            if isinstance(job.error, (KeyboardInterrupt, SystemExit)):
+                raise job.error
+            if isinstance(job.error, NotConnected):
+                self.note("not run: there is no connection to the computer", error=True)
+            else:
+                self._error(job.error)
+            self.state.last = LastCall("failed", elapsed=job.elapsed())
+            return None
+        return job.result
+
+    def run_python(self, code: str) -> None:
+        from orgorepl.render.result import render_exec
+        from orgorepl.ui.state import LastCall
+
+        timeout = self.state.timeouts[Mode.PYTHON]
+        run = self._call(lambda c: run_python(c, code, timeout, echo=True),
+                         phase="python on {computer}", timeout=timeout)
+        if run is None:
+            return
+        outcome = run.outcome
+        self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed))
+        if outcome.timeout:
+            self.state.last = LastCall("timeout", elapsed=run.elapsed)
+        elif not outcome.success:
+            self.state.last = LastCall("error", outcome.error_type or "error", run.elapsed)
+        else:
+            self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    def run_bash(self, command: str) -> None:
+        from orgorepl.render.result import render_bash
+        from orgorepl.ui.state import LastCall
+
+        timeout = self.state.timeouts[Mode.BASH]
+        run = self._call(lambda c: run_bash(c, command, timeout), phase="bash on {computer}", timeout=timeout)
+        if run is None:
+            return
+        result = run.result
+        self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed))
+        if result.timeout:
+            self.state.last = LastCall("timeout", elapsed=run.elapsed)
+        elif result.exit_code not in (0, None):
+            self.state.last = LastCall("exit", str(result.exit_code), run.elapsed)
+        else:
+            self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    # -- meta-commands
+
+    def command_context(self, computer: ComputerInfo | None = None) -> CommandContext:
+        connection = self.link.connection
+        if computer is None and connection is not None:
+            computer = ComputerInfo.from_computer(connection.computer)
+        note = "connecting…" if self.link.connecting else (self.state.link_error or "not connected yet")
+        return CommandContext(
+            mode=self.state.mode,
+            timeouts=dict(self.state.timeouts),
+            target_label=self.options.target_label,
+            computer=computer,
+            base_url=connection.base_url if connection else None,
+            local=bool(connection and connection.local),
+            connection_note=note,
+            history=self.history.store_for(self.state.mode).get_strings(),
+        )
+
+    def run_meta(self, line: str, name: str) -> None:
+        command = registry.lookup(name)
+        computer = None
+        if command is not None and command.wants_fresh_computer and self.link.connection is not None:
+            conn = self.link.connection
+            fresh = self._call(lambda c: c.client.get_computer(c.computer.id),
+                               phase="reading details of {computer}", timeout=None)
+            computer = ComputerInfo.from_computer(fresh if fresh is not None else conn.computer)
+            if fresh is not None:
+                self.state.computer_status = fresh.status
+        self.apply(registry.run(line, self.command_context(computer)))
+
+    def apply(self, result: CommandResult) -> None:
+        if result.set_mode is not None:
+            self.state.mode = result.set_mode
+        if result.set_timeout is not None:
+            mode, seconds = result.set_timeout
+            self.state.timeouts[mode] = seconds
+        if result.clear_screen:
+            self.output.erase_screen()
+            self.output.cursor_goto(0, 0)
+            self.output.flush()
+        if result.text:
+            self.print([("class:note.error" if result.error else "class:meta.text", result.text)])
+        if result.exit:
+            self._exit = True
+
+    def handle(self, text: str) -> None:
+        target = classify(text, self.state.mode)
+        if target.kind is Kind.EMPTY:
+            return
+        if target.kind is Kind.META:
+            self.run_meta(target.text, target.meta_name)
+            return
+        self.completer.learn(target.text, target.mode)
+        if target.mode is Mode.PYTHON:
+            self.run_python(target.text)
+        else:
+            self.run_bash(target.text)
+
+    def run(self) -> int:
+        self.banner()
+        try:
+            while not self._exit:
+                try:
+                    text = self.session.prompt(pre_run=self._pre_prompt)
+                except KeyboardInterrupt:  # Ctrl-C outside the prompt's own binding
+                    continue
+                except EOFError:  # Ctrl-D on an empty prompt, or input closed
+                    break
+                try:
+                    self.handle(text)
+                except KeyboardInterrupt:
+                    self.note(INTERRUPTED_NOTE)
+        finally:
+            for fragments in self.board.drain():
+                self.print(fragments)
+            self.link.close()
+        return ExitStatus.OK
+
+
+def run_interactive(connect: "Connector", options: ReplOptions, *, input=None, output=None) -> int:
+    """Open the interactive session; return the exit status when the user leaves."""
+    return InteractiveRepl(connect, options, input=input, output=output).run()
+
+
+# --------------------------------------------------------------------------------------------
+# Batch mode: stdin is not a terminal
+
+
+def run_batch(connect: "Connector", options: ReplOptions, script: str, *, stdout: TextIO, stderr: TextIO) -> int:
+    """Run the whole ``script`` as one submission in ``options.mode``; return the exit status.
+
+    Output is written as the computer produced it (stdout), problems go to stderr as plain
+    lines.  Python scripts run like ``python3 < file``: no expression echo.
+    """
+    target = classify(script, options.mode)
+    if target.kind is Kind.EMPTY:
+        return ExitStatus.OK
+    timeouts = dict(DEFAULT_TIMEOUTS)
+    timeouts.update(options.timeouts or {})
+
+    def fail(line: str) -> None:
+        stderr.write(f"orgorepl: {line}\n")
+        stderr.flush()
+
+    try:
+        connection = connect()
+    except errors.OrgoError as err:
+        fail(err.one_line())
+        return err.exit_status
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+    try:
+        if target.kind is Kind.META:
+            ctx = CommandContext(
+                mode=options.mode, timeouts=timeouts, target_label=options.target_label,
+                computer=ComputerInfo.from_computer(connection.computer),
+                base_url=connection.base_url, local=connection.local,
+            )
+            result = registry.run(target.text, ctx)
+            if result.text:
+                (stderr if result.error else stdout).write(result.text + "\n")
+            return ExitStatus.USAGE if result.error else ExitStatus.OK
+        if target.mode is Mode.PYTHON:
+            return _batch_python(connection, target.text, timeouts[Mode.PYTHON], stdout, stderr)
+        return _batch_bash(connection, target.text, timeouts[Mode.BASH], stdout, stderr)
+    except errors.OrgoError as err:
+        fail(err.one_line())
+        return err.exit_status
+    except KeyboardInterrupt:
+        fail("interrupted; the code may still be running on the computer")
+        return ExitStatus.INTERRUPTED
+    finally:
+        stdout.flush()
+        stderr.flush()
+        connection.close()
+
+
+def _batch_python(connection: "Connection", code: str, timeout: int, stdout: TextIO, stderr: TextIO) -> int:
+    outcome = run_python(connection, code, timeout, echo=False).outcome
+    stdout.write(outcome.output or "")
+    stdout.flush()
+    if outcome.timeout:
+        stderr.write(f"orgorepl: TIMEOUT: the code ran past its {timeout}s limit and was killed\n")
+        return ExitStatus.REMOTE_TIMEOUT
+    if not outcome.success:
+        traceback = (outcome.traceback or "").rstrip("\n")
+        stderr.write((traceback or f"{outcome.error_type or 'Error'}: {outcome.error or ''}") + "\n")
+        return ExitStatus.REMOTE_EXCEPTION
+    return ExitStatus.OK
+
+
+def _batch_bash(connection: "Connection", command: str, timeout: int, stdout: TextIO, stderr: TextIO) -> int:
+    result = run_bash(connection, command, timeout).result
+    stdout.write(result.output or "")
+    stdout.flush()
+    if result.timeout:
+        stderr.write(f"orgorepl: TIMEOUT: the command ran past its {timeout}s limit and was killed\n")
+        return ExitStatus.REMOTE_TIMEOUT
+    if result.exit_code is None:
+        stderr.write("orgorepl: the computer reported no exit code\n")
+        return ExitStatus.SERVER
+    return result.exit_code

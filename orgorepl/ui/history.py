@@ -1,0 +1,82 @@
+"""Input history: one file per mode, user-only, never holding the API key.
+
+``PrivateFileHistory`` writes prompt_toolkit's history format (multi-line entries kept whole)
+through ``paths.open_private`` so files are created 0600 in a 0700 directory.  ``ModalHistory``
+is the single History the prompt buffer sees: it forwards to the current mode's store, so
+switching modes swaps histories without rebuilding the session, and it is the one door every
+entry passes, so it is where the API key is replaced before an entry reaches memory or disk.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import AsyncGenerator, Callable, Iterable
+
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory, ThreadedHistory
+
+from orgorepl import paths
+from orgorepl.modes import Mode
+
+REDACTED = "<redacted>"
+
+
+def redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, REDACTED) if secret else text
+
+
+class PrivateFileHistory(FileHistory):
+    def __init__(self, filename: Path) -> None:
+        super().__init__(str(filename))
+        self._path = Path(filename)
+
+    def store_string(self, string: str) -> None:
+        with paths.open_private(self._path, "ab") as f:
+            f.write(f"\n# {datetime.datetime.now()}\n".encode())
+            for line in string.split("\n"):
+                f.write(f"+{line}\n".encode("utf-8", "replace"))
+
+
+class ModalHistory(History):
+    def __init__(
+        self, get_mode: Callable[[], Mode], stores: dict[Mode, History], secret: str | None = None
+    ) -> None:
+        super().__init__()
+        self._get_mode = get_mode
+        self._stores = stores
+        self._secret = secret
+
+    @property
+    def current(self) -> History:
+        return self._stores[self._get_mode()]
+
+    def store_for(self, mode: Mode) -> History:
+        return self._stores[mode]
+
+    async def load(self) -> AsyncGenerator[str, None]:
+        async for item in self.current.load():
+            yield item
+
+    def load_history_strings(self) -> Iterable[str]:
+        return self.current.load_history_strings()
+
+    def get_strings(self) -> list[str]:
+        return self.current.get_strings()
+
+    def append_string(self, string: str) -> None:
+        # The one door into every store (ThreadedHistory bypasses the inner append_string).
+        self.current.append_string(redact(string, self._secret))
+
+    def store_string(self, string: str) -> None:
+        self.current.store_string(redact(string, self._secret))
+
+
+def build_history(get_mode: Callable[[], Mode], *, persistent: bool, secret: str | None) -> ModalHistory:
+    """Per-mode histories in ``paths.history_file(mode)``; files load in a background thread."""
+    stores: dict[Mode, History] = {}
+    for mode in Mode:
+        if persistent:
+            stores[mode] = ThreadedHistory(PrivateFileHistory(paths.history_file(mode.value)))
+        else:
+            stores[mode] = InMemoryHistory()
+    return ModalHistory(get_mode, stores, secret)

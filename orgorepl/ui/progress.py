@@ -1,0 +1,105 @@
+"""What the screen shows while a submission runs: a one-line spinner that Ctrl-C can cut short.
+
+The blocking client call runs in a worker thread (owned by the REPL); this module runs a tiny
+prompt_toolkit Application next to it until the call reports completion or the user presses
+Ctrl-C.  Keys typed meanwhile are kept and handed to the next prompt as type-ahead, like a
+shell does, instead of being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable, Protocol
+
+from prompt_toolkit.application import Application
+from prompt_toolkit.input import Input
+from prompt_toolkit.input.typeahead import get_typeahead, store_typeahead
+from prompt_toolkit.key_binding import KeyBindings, KeyPress, KeyPressEvent
+from prompt_toolkit.keys import Keys
+from prompt_toolkit.layout import Layout, Window
+from prompt_toolkit.layout.controls import FormattedTextControl
+from prompt_toolkit.output import ColorDepth, Output
+from prompt_toolkit.styles import BaseStyle
+
+from orgorepl.ui.state import UiState
+from orgorepl.ui.toolbar import progress_toolbar
+
+TICK_SECONDS = 0.1
+
+
+class Waitable(Protocol):
+    """The view of a running call the spinner needs (implemented by the REPL's worker)."""
+
+    timeout: int | None
+
+    def phase(self) -> str: ...
+
+    def elapsed(self) -> float: ...
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None: ...
+
+
+def wait_with_spinner(
+    call: Waitable,
+    state: UiState,
+    *,
+    input: Input | None,
+    output: Output | None,
+    style: BaseStyle,
+    color_depth: ColorDepth | None = None,
+    pre_run: Callable[[], None] | None = None,
+) -> bool:
+    """Block until ``call`` is done (True) or the user abandons it with Ctrl-C (False)."""
+    typed: list[KeyPress] = []
+    ticks = [0]
+    kb = KeyBindings()
+
+    @kb.add("c-c")
+    @kb.add("<sigint>")
+    def _abandon(event: KeyPressEvent) -> None:
+        if not event.app.is_done:
+            event.app.exit(result=False)
+
+    @kb.add(Keys.Any)
+    def _keep(event: KeyPressEvent) -> None:
+        typed.extend(event.key_sequence)
+
+    def line():
+        ticks[0] += 1
+        return progress_toolbar(state, phase=call.phase(), elapsed=call.elapsed(),
+                                timeout=call.timeout, tick=ticks[0])
+
+    app: Application[bool] = Application(
+        layout=Layout(Window(FormattedTextControl(line), height=1, style="class:bottom-toolbar")),
+        key_bindings=kb,
+        style=style,
+        input=input,
+        output=output,
+        color_depth=color_depth,
+        erase_when_done=True,
+        refresh_interval=TICK_SECONDS,
+    )
+
+    def attach() -> None:
+        loop = asyncio.get_running_loop()
+
+        def finish() -> None:
+            if app.is_running and not app.is_done:
+                app.exit(result=True)
+
+        def on_done() -> None:
+            try:
+                loop.call_soon_threadsafe(finish)
+            except RuntimeError:  # the spinner is gone already (abandoned)
+                pass
+
+        call.add_done_callback(on_done)
+        if pre_run is not None:
+            pre_run()
+
+    try:
+        finished = app.run(pre_run=attach)
+    finally:
+        leftover = get_typeahead(app.input)
+        store_typeahead(app.input, typed + leftover)
+    return bool(finished)
