@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from orgorepl import errors, protocol
+from orgorepl import errors
 from orgorepl.client import AsyncOrgoClient, OrgoClient
 
 pytestmark = pytest.mark.timeout(60)
