@@ -12,8 +12,8 @@ Each submission is sent inside a small wrapper that, in the same call:
 State goes to files, never stdout, so the only thing to strip from the output is the trailer,
 which starts with a random nonce the user's output cannot predict.  A run killed by its timeout
 never reaches the trap: the state from before the submission is kept, which is what we want.
-Wrapper names start with ``__orgo_`` and are never saved (the trap in the design notes that
-re-ran a saved wrapper function comes from forgetting exactly that).
+Wrapper names start with ``__orgo_``, are unset before the user's command and never saved (the
+trap in the design notes, a saved wrapper function re-run on restore, cannot happen).
 """
 
 from __future__ import annotations
@@ -25,12 +25,20 @@ from orgorepl.protocol import BashResult
 
 SESSION_ROOT = ".orgorepl/sessions"
 
+# Variables bash sets by itself: never the user's, never saved.
+_BASH_OWN = (
+    "__orgo_*|BASH*|COMP_*|DIRSTACK|EPOCH*|EUID|FUNCNAME|GROUPS|HISTCMD|HOSTNAME|HOSTTYPE|IFS|"
+    "LINENO|MACHTYPE|OPTERR|OPTIND|OSTYPE|PIPESTATUS|PPID|PS4|PWD|OLDPWD|RANDOM|SECONDS|SHELL|"
+    "SHELLOPTS|SHLVL|SRANDOM|TERM|UID|_"
+)
+
 # One statement per line, each ending so that the lines can be joined with spaces: the whole
 # wrapper and the user's `eval` then sit on line 1, so bash's "line N:" messages count the
-# user's own lines, as when the command runs alone.
+# user's own lines, as when the command runs alone.  The saving code lives in the EXIT trap's
+# string (no single quotes inside it), so no wrapper function or variable exists while the
+# user's command runs: `declare -F` and `compgen -v` show only the user's own.
 _TEMPLATE = r"""__orgo_sd="$HOME/{root}/{sid}";
 mkdir -p -m 700 "$__orgo_sd" 2>/dev/null;
-__orgo_base=$'\n'"$(compgen -v)"$'\n';
 if [ -f "$__orgo_sd/cwd" ]; then IFS= read -r __orgo_cwd < "$__orgo_sd/cwd"; cd -- "$__orgo_cwd" 2>/dev/null; fi;
 if [ -f "$__orgo_sd/env0" ]; then
   while IFS= read -r -d '' __orgo_kv; do
@@ -40,29 +48,21 @@ if [ -f "$__orgo_sd/env0" ]; then
 fi;
 if [ -f "$__orgo_sd/bash.state" ]; then . "$__orgo_sd/bash.state" >/dev/null 2>&1; fi;
 shopt -s expand_aliases;
-__orgo_save() {{
-  __orgo_rc=$?;
-  trap - EXIT;
-  local __orgo_tmp="$__orgo_sd/.tmp.$$" __orgo_v __orgo_f;
+unset __orgo_sd __orgo_cwd __orgo_kv;
+trap '__orgo_rc=$?; trap - EXIT; __orgo_sd="$HOME/{root}/{sid}"; __orgo_tmp="$__orgo_sd/.tmp.$$"; umask 077;
   {{
     for __orgo_v in $(compgen -v); do
-      case "$__orgo_v" in __orgo_*|BASH*|FUNCNAME|GROUPS|PIPESTATUS|DIRSTACK|PWD|OLDPWD|SHLVL|_|RANDOM|SECONDS|LINENO|SRANDOM|EPOCH*|HISTCMD|COMP_*) continue;; esac;
-      case "$__orgo_base" in *$'\n'"$__orgo_v"$'\n'*) continue;; esac;
+      case "$__orgo_v" in {own}) continue;; esac;
       case "${{!__orgo_v@a}}" in *x*|*r*) continue;; esac;
       declare -p "$__orgo_v" 2>/dev/null;
     done;
     alias -p;
-    for __orgo_f in $(compgen -A function); do
-      case "$__orgo_f" in __orgo_*) continue;; esac;
-      declare -f "$__orgo_f";
-    done;
+    for __orgo_f in $(compgen -A function); do declare -f "$__orgo_f"; done;
   }} > "$__orgo_tmp.state" 2>/dev/null && mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";
   env -0 > "$__orgo_tmp.env" 2>/dev/null && mv -f "$__orgo_tmp.env" "$__orgo_sd/env0";
-  printf '%s\n' "$PWD" > "$__orgo_tmp.cwd" 2>/dev/null && mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";
-  printf '\n{nonce}%s\n' "$PWD";
-  exit "$__orgo_rc";
-}};
-trap __orgo_save EXIT;
+  printf "%s\n" "$PWD" > "$__orgo_tmp.cwd" 2>/dev/null && mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";
+  printf "\n{nonce}%s\n" "$PWD";
+  exit "$__orgo_rc"' EXIT;
 """
 
 
@@ -87,7 +87,8 @@ class BashOutcome:
 def wrap_bash(command: str, session_id: str) -> WrappedBash:
     nonce = f"\x1e__orgorepl_{secrets.token_hex(8)}__:"
     one_line = " ".join(line.strip() for line in _TEMPLATE.splitlines())
-    prologue = one_line.format(root=SESSION_ROOT, sid=session_id, nonce=nonce.replace("%", "%%"))
+    prologue = one_line.format(root=SESSION_ROOT, sid=session_id, own=_BASH_OWN,
+                               nonce=nonce.replace("%", "%%"))
     program = prologue + " eval " + _single_quote(command)
     return WrappedBash(program=program, nonce=nonce)
 

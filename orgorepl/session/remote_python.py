@@ -37,7 +37,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
     main = sys.modules["__main__"]
     ns = main.__dict__
     ns.pop("__orgo_main", None)
-    out = sys.stdout
+    out, err = sys.stdout, sys.stderr
     sd = os.path.join(os.path.expanduser("~"), ".orgorepl", "sessions", P["sid"])
     vdir = os.path.join(sd, "values")
     try:
@@ -83,12 +83,17 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
     except ValueError:
         pass
     lost = {}
-    for d in defs:
-        try:
-            exec(compile(d["src"], "<orgorepl-defs>", "exec"), ns)
-        except BaseException as e:  # a module gone since, a base class that no longer exists
-            for n in d["names"]:
-                lost[n] = "could not be rebuilt: %s: %s" % (type(e).__name__, e)
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # a class body's print must not repeat
+    try:
+        for d in defs:
+            try:
+                exec(compile(d["src"], "<orgorepl-defs>", "exec"), ns)
+            except BaseException as e:  # a module gone since, a base class that no longer exists
+                for n in d["names"]:
+                    lost[n] = "could not be rebuilt: %s: %s" % (type(e).__name__, e)
+    finally:
+        sys.stdout.close()
+        sys.stdout, sys.stderr = out, err
     manifest = {}
     try:
         manifest = json.loads(read("manifest.json") or "{}")

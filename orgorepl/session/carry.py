@@ -1,0 +1,141 @@
+"""One remote session: what each submission becomes on the wire, and what comes back.
+
+The REPL (and fan-out, one per target) holds a :class:`RemoteSession`; for every submission it
+asks for the request to send, sends it with the client, and hands the reply back here.  This
+keeps the stateful/stateless switch, the session id and the remote cwd in one place, and keeps
+this layer free of I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Union
+
+from orgorepl.protocol import BashResult, ExecResult
+from orgorepl.session import bash_cell, python_state
+from orgorepl.session.python_state import CellOutcome, StateReport
+
+SESSION_ID_CHARS = set("0123456789abcdef")
+
+
+def valid_session_id(text: str) -> bool:
+    return 4 <= len(text) <= 32 and set(text) <= SESSION_ID_CHARS
+
+
+@dataclass(frozen=True)
+class PythonRequest:
+    code: str  # what goes in the /exec body
+    cell: python_state.StatefulCell | None  # None when stateless
+
+
+@dataclass(frozen=True)
+class BashRequest:
+    command: str  # what goes in the /bash body
+    cell: bash_cell.WrappedBash | None
+
+
+Request = Union[PythonRequest, BashRequest]
+
+
+@dataclass
+class RemoteSession:
+    session_id: str = field(default_factory=python_state.new_session_id)
+    stateful: bool = True
+    cwd: str | None = None  # the remote working directory, once a reply has told us
+
+    def python(self, code: str, *, echo: bool = True) -> PythonRequest:
+        if not self.stateful:
+            return PythonRequest(code=code, cell=None)
+        cell = python_state.wrap_stateful(code, self.session_id, echo=echo)
+        return PythonRequest(code=cell.program, cell=cell)
+
+    def python_done(self, request: PythonRequest, result: ExecResult) -> CellOutcome:
+        if request.cell is None:
+            return CellOutcome(output=result.output, traceback=None, success=result.success,
+                               error=result.error, error_type=result.error_type, timeout=result.timeout)
+        outcome = python_state.unwrap_stateful(request.cell, result)
+        if outcome.state.cwd:
+            self.cwd = outcome.state.cwd
+        return outcome
+
+    def bash(self, command: str) -> BashRequest:
+        if not self.stateful:
+            return BashRequest(command=command, cell=None)
+        cell = bash_cell.wrap_bash(command, self.session_id)
+        return BashRequest(command=cell.program, cell=cell)
+
+    def bash_done(self, request: BashRequest, result: BashResult) -> bash_cell.BashOutcome:
+        if request.cell is None:
+            return bash_cell.BashOutcome(output=result.output, exit_code=result.exit_code,
+                                         timeout=result.timeout, cwd=None)
+        outcome = bash_cell.unwrap_bash(request.cell, result)
+        if outcome.cwd:
+            self.cwd = outcome.cwd
+        return outcome
+
+    # -- the session's own housekeeping, run through /exec like everything else ------------
+
+    def listing_program(self) -> str:
+        return _LISTING.format(root=bash_cell.SESSION_ROOT, sid=self.session_id)
+
+    def reset_program(self) -> str:
+        return _RESET.format(root=bash_cell.SESSION_ROOT, sid=self.session_id)
+
+
+_LISTING = """import json, os
+p = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}, "manifest.json")
+try:
+    with open(p) as f:
+        print(f.read())
+except FileNotFoundError:
+    print("{{}}")
+"""
+
+_RESET = """import os, shutil
+shutil.rmtree(os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}), ignore_errors=True)
+"""
+
+
+@dataclass(frozen=True)
+class NameState:
+    name: str
+    type: str
+    status: str  # kept | rebuilt | lost
+    reason: str = ""
+
+
+def parse_listing(output: str) -> list[NameState]:
+    try:
+        data = json.loads(output or "{}")
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    rows = [
+        NameState(name=str(name), type=str(info.get("type", "?")), status=str(info.get("status", "?")),
+                  reason=str(info.get("reason", "")))
+        for name, info in data.items() if isinstance(info, dict)
+    ]
+    return sorted(rows, key=lambda r: (r.name.startswith("_"), r.name.lower()))
+
+
+def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
+    """What the user must be told about the session after a Python submission."""
+    if not stateful:
+        return []
+    notes: list[str] = []
+    state: StateReport = outcome.state
+    if outcome.timeout:
+        return ["timed out: the session is as it was before this submission"]
+    if not state.arrived:
+        return ["the session state could not be saved for this submission; it is as it was before"]
+    if not state.saved:
+        return [f"the session state could not be saved ({state.error}); it is as it was before"]
+    for name, reason in sorted(state.lost.items()):
+        notes.append(f"not kept: {name} ({reason})")
+    if not outcome.success and outcome.error_type not in (None, "SystemExit", "SyntaxError"):
+        user_names = [n for n in state.assigned if n != "_"]
+        if user_names:
+            notes.append("the error came after these were assigned; they are kept: " + ", ".join(user_names))
+    return notes
