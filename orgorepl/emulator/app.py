@@ -1,0 +1,314 @@
+"""The HTTP face of the emulator: Orgo's paths, statuses and JSON shapes (contract §0-4, 6, 9, 12).
+
+Every answer is a JSON object, errors included (``{"error", "request_id", ...}``): the official
+SDK turns a non-JSON 2xx into a connection error and indexes error bodies as objects, so no
+framework HTML or plain text may ever escape, not for 404, 405 or a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from orgorepl import protocol
+from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
+from orgorepl.emulator.procs import ProcessGroups, Refused
+from orgorepl.emulator.state import RESOLUTION, ComputerRecord, EmulatorState, WorkspaceRecord
+
+log = logging.getLogger("orgorepl.emulator")
+
+BASH_TIMEOUT_MAX = 3600  # ours: the contract gives no maximum
+
+
+class Reply(JSONResponse):
+    """JSON that survives any string: lone surrogates become '?' instead of a crash."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8", "replace")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def error_reply(status: int, message: str, headers: dict[str, str] | None = None,
+                request_id: str | None = None, **extra: Any) -> Reply:
+    body = {"error": message, "request_id": request_id or str(uuid.uuid4()), **extra}
+    return Reply(body, status_code=status, headers=headers)
+
+
+# -------------------------------------------------------------------------------- auth
+
+
+class BearerAuth:
+    """Every request carries ``Authorization: Bearer <key>`` (contract §0), checked in constant time."""
+
+    def __init__(self, app, api_key: str):
+        self.app = app
+        self._key = api_key.encode("utf-8")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            problem = self._problem(dict(scope["headers"]).get(b"authorization"))
+            if problem:
+                await error_reply(401, problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _problem(self, header: bytes | None) -> str | None:
+        scheme, _, token = (header or b"").strip().partition(b" ")
+        token = token.strip()
+        if scheme.lower() != b"bearer" or not token:
+            return "Missing API key. Send it as 'Authorization: Bearer <key>'."
+        if not hmac.compare_digest(token, self._key):
+            return "Invalid API key. Check it for typos; `orgorepl serve` prints the key it expects."
+        return None
+
+
+# -------------------------------------------------------------------------------- bodies
+
+
+def computer_json(state: EmulatorState, c: ComputerRecord, request: Request) -> dict[str, Any]:
+    workspace = state.workspace(c.workspace_id)
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    return {
+        "id": c.id, "name": c.name,
+        "workspace_id": c.workspace_id, "project_id": c.workspace_id,
+        "project_name": workspace.name if workspace else None,
+        "os": "linux", "ram": 4, "cpu": 1, "disk_size_gb": 8, "gpu": "none",
+        "resolution": RESOLUTION,
+        "status": c.status,
+        "url": f"{origin}/api/computers/{c.id}",
+        "created_at": c.created_at,
+        "instance_id": c.instance_id, "fly_instance_id": c.instance_id,
+        "hostname": request.url.hostname,
+        "connection_url": None,  # no desktop, VNC or WebSockets here
+        "vnc_password": c.vnc_password,
+        "instance_details": (
+            {"id": c.instance_id, "resolution": RESOLUTION, "webrtc": False} if c.running else None
+        ),
+    }
+
+
+def workspace_json(state: EmulatorState, w: WorkspaceRecord, request: Request) -> dict[str, Any]:
+    return {
+        "id": w.id, "name": w.name, "user_id": state.user_id, "status": "active", "icon_url": None,
+        "created_at": w.created_at, "updated_at": w.updated_at, "role": "owner",
+        "desktops": [computer_json(state, c, request) for c in state.computers_of(w)],
+    }
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "Invalid JSON in request body") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    return data
+
+
+def text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        what = "is required" if value is None else "must be a string"
+        raise ApiError(400, f"'{name}' {what}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, f"'{name}' is not valid Unicode text (lone surrogate)") from None
+    return value
+
+
+def timeout_field(body: dict[str, Any], default: int, low: int, high: int) -> int:
+    value = body.get("timeout")
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ApiError(400, f"'timeout' must be an integer between {low} and {high} (seconds), got {value!r}")
+    return value
+
+
+# -------------------------------------------------------------------------------- handlers
+
+
+def _state(request: Request) -> EmulatorState:
+    return request.app.state.emulator
+
+
+def _groups(request: Request) -> ProcessGroups:
+    return request.app.state.groups
+
+
+def _computer(request: Request) -> ComputerRecord:
+    computer = _state(request).computer(request.path_params["computer_id"])
+    if computer is None:
+        raise ApiError(404, "Computer not found")
+    return computer
+
+
+def _running(request: Request) -> ComputerRecord:
+    computer = _computer(request)
+    if not computer.running:
+        raise ApiError(400, "Desktop instance not available")
+    return computer
+
+
+async def get_computer(request: Request) -> Reply:
+    return Reply(computer_json(_state(request), _computer(request), request))
+
+
+async def exec_code(request: Request) -> Reply:
+    computer = _running(request)
+    body = await json_body(request)
+    code = text_field(body, "code")
+    timeout = timeout_field(body, protocol.EXEC_TIMEOUT_DEFAULT, protocol.EXEC_TIMEOUT_MIN,
+                            protocol.EXEC_TIMEOUT_MAX)
+    return Reply(await run_exec(computer, code, timeout, _groups(request)))
+
+
+async def bash_command(request: Request) -> Reply:
+    computer = _running(request)
+    body = await json_body(request)
+    command = text_field(body, "command")
+    if "\x00" in command:
+        raise ApiError(400, "'command' must not contain NUL characters")
+    timeout = timeout_field(body, protocol.BASH_TIMEOUT_DEFAULT, 1, BASH_TIMEOUT_MAX)
+    try:
+        return Reply(await run_bash(computer, command, timeout, _groups(request)))
+    except BashTimedOut as exc:
+        raise ApiError(500, str(exc), upstream_status=408, output=exc.output) from None
+
+
+async def start_computer(request: Request) -> Reply:
+    computer = _computer(request)
+    if computer.running:
+        raise ApiError(409, "Computer is not stopped (it is already running)")
+    computer.status = "running"
+    return Reply({"success": True, "status": "starting"})
+
+
+async def stop_computer(request: Request) -> Reply:
+    computer = _computer(request)
+    if not computer.running:
+        raise ApiError(409, "Computer is not running (it is already stopped)")
+    computer.status = "stopped"
+    _groups(request).kill(owner=computer.id)  # memory is lost on stop: so are its processes
+    return Reply({"success": True, "status": "stopping"})
+
+
+async def restart_computer(request: Request) -> Reply:
+    computer = _computer(request)
+    _groups(request).kill(owner=computer.id)
+    computer.status = "running"
+    computer.vnc_password = secrets.token_hex(8)  # rotates on restart (§3)
+    return Reply({"success": True, "status": "restarting"})
+
+
+def _listing_key(request: Request) -> str:
+    return "projects" if request.url.path.rstrip("/").endswith("/projects") else "workspaces"
+
+
+async def workspaces(request: Request) -> Reply:
+    state = _state(request)
+    if request.method == "POST":
+        body = await json_body(request)
+        name = text_field(body, "name")
+        try:
+            record = state.create_workspace(name)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+        return Reply(workspace_json(state, record, request))
+    items = [workspace_json(state, w, request) for w in state.workspaces]
+    return Reply({_listing_key(request): items})
+
+
+async def get_workspace(request: Request) -> Reply:
+    state = _state(request)
+    record = state.workspace(request.path_params["workspace_id"])
+    if record is None:
+        raise ApiError(404, "Workspace not found")
+    return Reply(workspace_json(state, record, request))
+
+
+# -------------------------------------------------------------------------------- errors
+
+
+async def on_api_error(request: Request, exc: ApiError) -> Reply:
+    return error_reply(exc.status, exc.message, **exc.extra)
+
+
+async def on_http_error(request: Request, exc: HTTPException) -> Reply:
+    if exc.status_code == 404:
+        message = f"Not found: {request.url.path} is not an endpoint of the orgorepl emulator"
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail) or "Request failed"
+    return error_reply(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+async def on_refused(request: Request, exc: Refused) -> Reply:
+    return error_reply(503, "Could not reach the desktop: the emulator is shutting down.")
+
+
+async def on_crash(request: Request, exc: Exception) -> Reply:
+    """Starlette re-raises after this, so the server still logs the traceback (never the key)."""
+    request_id = str(uuid.uuid4())
+    log.error("request %s (%s %s) failed", request_id, request.method, request.url.path)
+    return error_reply(500, "Internal error in the orgorepl emulator", request_id=request_id)
+
+
+def create_app(state: EmulatorState) -> Starlette:
+    """The ASGI app for one emulator state; its shutdown kills every child it started."""
+    groups = ProcessGroups()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:
+            groups.close()
+
+    routes = [
+        Route("/computers/{computer_id}", get_computer, methods=["GET"]),
+        Route("/computers/{computer_id}/exec", exec_code, methods=["POST"]),
+        Route("/computers/{computer_id}/bash", bash_command, methods=["POST"]),
+        Route("/computers/{computer_id}/start", start_computer, methods=["POST"]),
+        Route("/computers/{computer_id}/stop", stop_computer, methods=["POST"]),
+        Route("/computers/{computer_id}/restart", restart_computer, methods=["POST"]),
+        Route("/workspaces", workspaces, methods=["GET", "POST"]),
+        Route("/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
+        Route("/projects", workspaces, methods=["GET", "POST"]),
+        Route("/projects/{workspace_id}", get_workspace, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=[Mount("/api", routes=routes)],
+        exception_handlers={ApiError: on_api_error, Refused: on_refused, HTTPException: on_http_error,
+                            Exception: on_crash},
+        middleware=[Middleware(BearerAuth, api_key=state.api_key)],
+        lifespan=lifespan,
+    )
+    app.state.emulator = state
+    app.state.groups = groups
+    return app
