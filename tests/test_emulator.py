@@ -148,6 +148,12 @@ def test_invalid_json_and_non_object_bodies_are_400(api, cid):
     assert_error(api.post(f"computers/{cid}/bash", content=b"\xff\xfe"), 400, "JSON")
 
 
+def test_lone_surrogates_in_code_or_command_are_400(api, cid):
+    raw = b'{"code": "print(1) # \\ud800"}'
+    assert_error(api.post(f"computers/{cid}/exec", content=raw), 400, "'code'")
+    assert_error(api.post(f"computers/{cid}/bash", content=raw.replace(b"code", b"command")), 400)
+
+
 def test_exec_output_is_utf8(api, cid):
     assert run(api, cid, "print('héllo ✓ 日本')")["output"] == "héllo ✓ 日本\n"
 

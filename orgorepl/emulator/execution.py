@@ -64,8 +64,7 @@ async def run_exec(computer: ComputerRecord, code: str, timeout: int, groups: Pr
     scratch = Path(tempfile.mkdtemp(prefix="orgorepl-exec-"))
     try:
         code_file, result_file = scratch / "code.py", scratch / "result.json"
-        # surrogatepass: lone surrogates reach compile() as bad UTF-8 and come back as a SyntaxError
-        code_file.write_bytes(code.encode("utf-8", "surrogatepass"))
+        code_file.write_bytes(code.encode("utf-8"))
         outcome = await run_captured(
             [sys.executable, "-c", _runner_source(), str(code_file), str(result_file)],
             cwd=computer.home, env=child_env(computer), timeout=timeout, merge_stderr=False,

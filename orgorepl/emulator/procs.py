@@ -82,6 +82,8 @@ class ProcessGroups:
         with self._lock:
             self.prune_locked()
             self._groups[pgid] = owner
+            if self.closed:  # spawned while the emulator was closing: it must not outlive it
+                _killpg(pgid)
 
     def release(self, pgid: int) -> None:
         """Forget a group once its leader is done, unless members (``cmd &``) live on."""
