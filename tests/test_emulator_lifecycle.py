@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -177,12 +178,24 @@ def test_loopback_detection(host, expected):
     assert is_loopback(host) is expected
 
 
-def test_serve_in_foreground_until_ctrl_c(tmp_path):
+@contextmanager
+def serving(tmp_path, api_key, computers):
+    """``serve()`` in a child process, as ``orgorepl serve`` runs it; killed if a test fails."""
     code = ("import sys; from pathlib import Path; from orgorepl.emulator import serve\n"
-            "serve(host='127.0.0.1', port=0, api_key=None, computers=2, data_dir=Path(sys.argv[1]))")
+            f"serve(host='127.0.0.1', port=0, api_key={api_key!r}, computers={computers}, "
+            "data_dir=Path(sys.argv[1]))")
     proc = subprocess.Popen([sys.executable, "-u", "-c", code, str(tmp_path)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_in_foreground_until_ctrl_c(tmp_path):
+    with serving(tmp_path, None, 2) as proc:
         lines = [proc.stdout.readline() for _ in range(5)]
         assert lines[0].startswith("Orgo API emulator listening on http://127.0.0.1:"), lines
         base_url = lines[0].split()[-1]
@@ -196,18 +209,10 @@ def test_serve_in_foreground_until_ctrl_c(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(20) == 0
         assert key not in proc.stderr.read()  # logs never hold the key
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_serve_does_not_echo_a_key_it_was_given(tmp_path):
-    code = ("import sys; from pathlib import Path; from orgorepl.emulator import serve\n"
-            "serve(host='127.0.0.1', port=0, api_key='given-key-123', computers=1, data_dir=Path(sys.argv[1]))")
-    proc = subprocess.Popen([sys.executable, "-u", "-c", code, str(tmp_path)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with serving(tmp_path, "given-key-123", 1) as proc:
         lines = [proc.stdout.readline() for _ in range(4)]
         assert "given-key-123" not in "".join(lines) and "--api-key" in lines[1]
         base_url = lines[0].split()[-1]
@@ -216,10 +221,6 @@ def test_serve_does_not_echo_a_key_it_was_given(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
         assert "given-key-123" not in proc.stdout.read() + proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_busy_port_is_an_oserror(emu, tmp_path):
