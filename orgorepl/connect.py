@@ -76,7 +76,10 @@ def local_connector(computer: str | None = None, *, data_dir: Path | None = None
 
         directory = data_dir or paths.local_emulator_dir()
         paths.ensure_private_dir(directory)
-        emu = EmbeddedEmulator(data_dir=directory, computers=1).start()
+        try:
+            emu = EmbeddedEmulator(data_dir=directory, computers=1).start()
+        except ValueError as exc:  # a corrupt emulator.json: say where, never overwrite it
+            raise errors.ConfigError(f"local emulator in {directory}: {exc}") from None
         try:
             client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url)
             target = client.resolve_computer(computer)
