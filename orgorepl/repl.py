@@ -189,8 +189,8 @@ class LinkManager:
             self._connecting = True
             self.error = None
             self._attempts += 1
+        self._on_change()  # before the thread: its own report must come last
         threading.Thread(target=self._run, name="orgorepl-connect", daemon=True).start()
-        self._on_change()
 
     def _run(self) -> None:
         connection, error = None, None
@@ -341,7 +341,7 @@ class InteractiveRepl:
             state.link, state.link_error = Link.FAILED, line
             self.board.post([
                 ("class:note.error", f"not connected: {line}"),
-                ("class:note", " — the next submission tries again; %exit leaves"),
+                ("class:note", " (the next submission tries again)"),
             ])
 
     def _pre_prompt(self) -> None:

@@ -45,6 +45,7 @@ class ModalHistory(History):
         self._get_mode = get_mode
         self._stores = stores
         self._secret = secret
+        self._complete: set[Mode] = set()
 
     @property
     def current(self) -> History:
@@ -54,8 +55,18 @@ class ModalHistory(History):
         return self._stores[mode]
 
     async def load(self) -> AsyncGenerator[str, None]:
-        async for item in self.current.load():
+        # The prompt buffer reloads its history at every prompt.  After the first full read
+        # of a mode's file (in a thread), serve the entries from memory at once, so an Up
+        # pressed right after the prompt appears already finds them.
+        mode = self._get_mode()
+        store = self._stores[mode]
+        if mode in self._complete:
+            for item in reversed(store.get_strings()):
+                yield item
+            return
+        async for item in store.load():
             yield item
+        self._complete.add(mode)
 
     def load_history_strings(self) -> Iterable[str]:
         return self.current.load_history_strings()
@@ -65,7 +76,8 @@ class ModalHistory(History):
 
     def append_string(self, string: str) -> None:
         # The one door into every store (ThreadedHistory bypasses the inner append_string).
-        self.current.append_string(redact(string, self._secret))
+        # Trailing blank lines (the one that closed a block) are not part of the entry.
+        self.current.append_string(redact(string.rstrip(), self._secret))
 
     def store_string(self, string: str) -> None:
         self.current.store_string(redact(string, self._secret))

@@ -40,9 +40,14 @@ def should_submit(buffer: Buffer, mode: Mode) -> bool:
     after = document.text_after_cursor
     if "\n" in after and after.strip():
         return False
+    text = target.text
+    if "\n" in text and not document.current_line.strip():
+        # Enter on a blank last line: the line is empty for the language (the blank line that
+        # closes a Python block), whatever indentation auto-indent left on it.
+        text = text.rstrip(" \t")
     if target.mode is Mode.BASH:
-        return completeness.bash_is_complete(target.text)
-    return completeness.python_is_complete(document.text)
+        return completeness.bash_is_complete(text)
+    return completeness.python_is_complete(text)
 
 
 def newline_with_indent(buffer: Buffer, mode: Mode) -> None:
