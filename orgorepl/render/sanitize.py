@@ -1,0 +1,57 @@
+"""Make remote output safe to print: colours stay, every other control sequence is shown, inert.
+
+Output of a remote command is untrusted text headed for the user's terminal.  Escape sequences
+in it could move the cursor over earlier lines, clear the screen, switch to the alternate
+screen, set the window title, write the clipboard (OSC 52), plant hyperlinks (OSC 8), or hide
+text with a carriage return.  So exactly one kind of sequence survives: SGR (``ESC [`` digits,
+``;`` and ``:`` ``m``), which only sets colours and attributes.  Every other control character
+is replaced by a visible, harmless spelling, so the user can see that something was there:
+
+* C0 controls and DEL in caret notation (``ESC`` -> ``^[``, ``BEL`` -> ``^G``, ``DEL`` -> ``^?``);
+  once its ``ESC`` is visible, the rest of a sequence is plain printable text, terminated or not;
+* C1 controls (U+0080..U+009F, such as the 8-bit CSI U+009B) as ``\\x9b``;
+* tab and newline are kept; ``\\r\\n`` (also ``\\r\\r\\n``) becomes ``\\n``; any other carriage
+  return is shown as ``^M``, never obeyed, since obeying it lets later text overwrite earlier.
+
+One pass of one regular expression with no backtracking, so the cost is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SGR = r"\x1b\[[0-9;:]*m"
+_PATTERN = re.compile(r"(" + _SGR + r")|(\r+)(\n?)|([\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])")
+_ANY = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # anything at all to look at (\r included)
+
+SGR_PATTERN = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def _visible(code: int) -> str:
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    if code == 0x7F:
+        return "^?"
+    return "\\x%02x" % code
+
+
+_VISIBLE = {chr(c): _visible(c) for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def sanitize(text: str, *, keep_sgr: bool = True) -> str:
+    """``text`` with every control sequence but SGR made visible (see the module doc).
+
+    ``keep_sgr=False`` drops the SGR sequences as well (for output without colour).
+    """
+    if not _ANY.search(text):
+        return text
+
+    def replace(m: re.Match[str]) -> str:
+        sgr, crs, nl, ctl = m.groups()
+        if sgr is not None:
+            return sgr if keep_sgr else ""
+        if crs is not None:
+            return "\n" if nl else "^M" * len(crs)
+        return _VISIBLE[ctl]
+
+    return _PATTERN.sub(replace, text)
