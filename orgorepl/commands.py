@@ -13,7 +13,6 @@ New commands are added with the registry's decorator::
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -131,6 +130,8 @@ class CommandRegistry:
         return self._commands.get(name)
 
     def suggest(self, name: str) -> str | None:
+        import difflib  # only an unknown command pays for it
+
         candidates = list(self._commands) + list(self._aliases)
         close = difflib.get_close_matches(name.lower(), candidates, n=1, cutoff=0.5)
         if close:

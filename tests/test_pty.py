@@ -16,14 +16,16 @@ import pexpect
 import pytest
 
 from orgorepl.repl import INTERRUPTED_NOTE
+from test_repl_vt import VtScreen
 
 pytestmark = pytest.mark.pty
 
-CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 F4, CTRL_C, CTRL_D = "\x1bOS", "\x03", "\x04"
 
 
 class Terminal:
+    """orgorepl in a pseudo-terminal, its output replayed on a 24x100 terminal model."""
+
     def __init__(self, isolated_env) -> None:
         env = dict(os.environ)
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LINES="24", COLUMNS="100",
@@ -32,37 +34,32 @@ class Terminal:
                    ORGOREPL_DATA_DIR=str(isolated_env / "data"))
         self.child = pexpect.spawn(sys.executable, ["-m", "orgorepl", "--local"], env=env,
                                    dimensions=(24, 100), encoding="utf-8", codec_errors="replace")
-        self.seen = ""
-        self.pos = 0
+        self.screen = VtScreen(rows=24, columns=100)
 
-    def text(self) -> str:
-        return CONTROL.sub("", self.seen).replace("\r\r\n", "\n").replace("\r\n", "\n")
+    def _read(self, timeout: float) -> bool:
+        """Feed what the program wrote to the screen; False once it has exited."""
+        try:
+            self.screen.feed(self.child.read_nonblocking(65536, timeout=timeout))
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            return False
+        return True
 
     def expect(self, pattern: str, timeout: float = 20.0) -> re.Match:
-        regex = re.compile(pattern)
+        """Wait until ``pattern`` (a multi-line regex) is on the screen."""
+        regex = re.compile(pattern, re.MULTILINE)
         deadline = time.monotonic() + timeout
+        alive = True
         while True:
-            match = regex.search(self.text(), self.pos)
+            match = regex.search(self.screen.text())
             if match:
-                self.pos = match.end()
                 return match
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.fail(pattern, "timed out")
-            try:
-                self.seen += self.child.read_nonblocking(65536, timeout=min(left, 0.2))
-            except pexpect.TIMEOUT:
-                continue
-            except pexpect.EOF:
-                match = regex.search(self.text(), self.pos)
-                if match:
-                    self.pos = match.end()
-                    return match
-                self.fail(pattern, "the program exited")
-
-    def fail(self, pattern: str, why: str) -> None:
-        raise AssertionError(f"{why}\nExpected: {pattern!r}\nActual screen text since the last match:\n"
-                             f"{self.text()[self.pos:][-2000:]}")
+            if not alive or time.monotonic() > deadline:
+                why = "the program exited" if not alive else "timed out"
+                raise AssertionError(f"{why}\nExpected on screen: {pattern!r}\n"
+                                     f"Actual screen:\n{self.screen.text()[-2000:]}")
+            alive = self._read(min(0.2, max(0.01, deadline - time.monotonic())))
 
     def send(self, keys: str) -> None:
         self.child.send(keys)
@@ -72,13 +69,10 @@ class Terminal:
 
     def exit_status(self, timeout: float = 20.0) -> int:
         deadline = time.monotonic() + timeout
-        while self.child.isalive() and time.monotonic() < deadline:
-            try:
-                self.seen += self.child.read_nonblocking(65536, timeout=0.2)
-            except (pexpect.TIMEOUT, pexpect.EOF):
-                pass
-        assert not self.child.isalive(), f"orgorepl did not exit; screen:\n{self.text()[-1500:]}"
+        while self._read(0.2) and time.monotonic() < deadline:
+            pass
         self.child.close()
+        assert not self.child.isalive(), f"orgorepl did not exit; screen:\n{self.screen.text()[-1500:]}"
         return self.child.exitstatus
 
 
@@ -91,28 +85,28 @@ def term(isolated_env):
 
 
 def started(term: Terminal) -> None:
-    term.expect(r">>> ")
-    term.expect(r"connected to \S+ \(running\)")
+    term.expect(r"^>>>")
+    term.expect(r"^connected to \S+ \(running\)")
 
 
 def test_python_statement_and_expression_echo(term):
     started(term)
     term.submit("print('pty-' + 'ok')")
-    term.expect(r"\npty-ok\n")
+    term.expect(r"^pty-ok$")
     term.submit("21 * 2")
-    term.expect(r"\n42\n")
+    term.expect(r"^42$")
 
 
 def test_mode_switch_by_key_then_a_bash_command(term):
     started(term)
     term.send(F4)
-    term.expect(r"\$ ")
+    term.expect(r"^\$$")
     term.submit("echo $((6 * 7)) from $0")
-    term.expect(r"\n42 from \S*bash\n")
+    term.expect(r"^42 from \S*bash$")
     term.submit("%python")
-    term.expect(r">>> ")
+    term.expect(r"^python mode")
     term.submit("!echo bang-$((2 + 3))")
-    term.expect(r"\nbang-5\n")
+    term.expect(r"^bang-5$")
 
 
 def test_ctrl_c_abandons_a_long_call(term):
@@ -121,9 +115,9 @@ def test_ctrl_c_abandons_a_long_call(term):
     term.submit("import time; time.sleep(30)")
     term.expect(r"python on .* / 60s")
     term.send(CTRL_C)
-    term.expect(re.escape(INTERRUPTED_NOTE))
+    term.expect("^" + re.escape(INTERRUPTED_NOTE) + "$")
     term.submit("print('alive after ' + 'ctrl-c')")
-    term.expect(r"\nalive after ctrl-c\n")
+    term.expect(r"^alive after ctrl-c$")
 
 
 def test_ctrl_d_exits_cleanly(term):

@@ -393,3 +393,9 @@ def test_history_persists_per_mode_across_sessions_without_the_key(start, emulat
     s2.send(UP * 4)
     s2.send(ENTER + ENTER)
     s2.expect(r"^>>> for n in range\(2\):\n\.\.\.     print\('hist', n\)\n(\.\.\..*\n)?hist 0\nhist 1$")
+    # Ctrl-R finds an entry by a word in it; Enter takes it, Enter again runs it
+    s2.send("\x12" + "'hist'")
+    s2.expect(r"^I-search backward: 'hist'$")
+    s2.send(ENTER)
+    s2.send(ENTER + ENTER)
+    s2.expect(r"^hist 1\n(.*\n)+hist 0\nhist 1$")

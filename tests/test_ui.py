@@ -101,6 +101,8 @@ def test_toolbar_shows_computer_mode_timeout_last_call_and_keys():
     text = fragment_list_to_text(toolbar.session_toolbar(state))
     assert "box (running)" in text and " bash " in text and "timeout 60s" in text
     assert "last: exit 2 1.2s" in text
+    state.last = LastCall("ok", elapsed=0.034)
+    assert "last: ok 34ms" in fragment_list_to_text(toolbar.session_toolbar(state))
     state.link, state.link_error = Link.FAILED, "HTTP 401"
     assert "box: not connected" in fragment_list_to_text(toolbar.session_toolbar(state))
 

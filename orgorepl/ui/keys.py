@@ -11,7 +11,10 @@ from __future__ import annotations
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.document import Document
 from prompt_toolkit.enums import DEFAULT_BUFFER
-from prompt_toolkit.filters import Condition, emacs_insert_mode, has_focus, has_selection, vi_insert_mode
+from prompt_toolkit import search
+from prompt_toolkit.filters import (
+    Condition, emacs_insert_mode, has_focus, has_selection, is_searching, vi_insert_mode,
+)
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from orgorepl.modes import Kind, Mode, classify
@@ -85,6 +88,13 @@ def toggle_mode(state: UiState, buffer: Buffer) -> None:
     buffer.reset(document=Document(document.text, document.cursor_position))
 
 
+def accept_search_at_end(buffer: Buffer) -> None:
+    """Ctrl-R then Enter: take the found entry with the cursor at its end, so the next Enter
+    runs it instead of splitting it at the match."""
+    search.accept_search()
+    buffer.cursor_position = len(buffer.text)
+
+
 def indent_or_complete(buffer: Buffer) -> None:
     line_start = buffer.document.current_line_before_cursor
     if not line_start.strip():
@@ -117,6 +127,12 @@ def build_key_bindings(state: UiState) -> KeyBindings:
     @kb.add("escape", "enter", filter=focused)
     def _force(event: KeyPressEvent) -> None:
         force_submit(event.current_buffer)
+
+    @kb.add("enter", filter=is_searching)
+    def _search_enter(event: KeyPressEvent) -> None:
+        buffer = event.app.layout.get_buffer_by_name(DEFAULT_BUFFER)
+        if buffer is not None:
+            accept_search_at_end(buffer)
 
     @kb.add("c-c", filter=focused)
     def _ctrl_c(event: KeyPressEvent) -> None:

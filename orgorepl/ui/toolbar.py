@@ -42,7 +42,8 @@ def describe_last(last: LastCall) -> StyleAndTextTuples:
     }.get(last.outcome, last.outcome)
     frags: StyleAndTextTuples = [("class:toolbar.hint", "last: "), (f"class:toolbar.last.{last.outcome}", text)]
     if last.elapsed:
-        frags.append(("class:toolbar.hint", f" {format_seconds(last.elapsed)}"))
+        took = f"{last.elapsed * 1000:.0f}ms" if last.elapsed < 1 else format_seconds(last.elapsed)
+        frags.append(("class:toolbar.hint", f" {took}"))
     return frags
 
 

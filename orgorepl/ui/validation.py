@@ -38,7 +38,8 @@ class PythonSyntaxValidator(Validator):
         where = f"line {info.lineno}" if info.lineno else ""
         if info.offset:
             where += f", column {info.offset}" if where else f"column {info.offset}"
-        message = f"SyntaxError: {info.msg}" + (f" ({where})" if where else "")
+        kind = getattr(info, "error_type", None) or "SyntaxError"
+        message = f"{kind}: {info.msg}" + (f" ({where})" if where else "")
         message += " — fix it, or Ctrl-C to clear"
         raise ValidationError(cursor_position=cursor_index(document.text, info.lineno, info.offset),
                               message=message)
