@@ -11,7 +11,11 @@ is replaced by a visible, harmless spelling, so the user can see that something 
   once its ``ESC`` is visible, the rest of a sequence is plain printable text, terminated or not;
 * C1 controls (U+0080..U+009F, such as the 8-bit CSI U+009B) as ``\\x9b``;
 * tab and newline are kept; ``\\r\\n`` (also ``\\r\\r\\n``) becomes ``\\n``; any other carriage
-  return is shown as ``^M``, never obeyed, since obeying it lets later text overwrite earlier.
+  return is shown as ``^M``, never obeyed, since obeying it lets later text overwrite earlier;
+* one exception is dropped rather than shown: erase-to-end-of-line (``ESC [ K``, ``ESC [ 0 K``),
+  which ``grep --color`` and gcc write after every coloured span.  Printed in sequence it erases
+  nothing (the cursor is always at the end of what was written), and showing it would litter
+  every match with ``^[[K``.
 
 One pass of one regular expression with no backtracking, so the cost is linear in the text.
 """
@@ -21,7 +25,9 @@ from __future__ import annotations
 import re
 
 _SGR = r"\x1b\[[0-9;:]*m"
-_PATTERN = re.compile(r"(" + _SGR + r")|(\r+)(\n?)|([\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])")
+_PATTERN = re.compile(
+    r"(" + _SGR + r")|(\r+)(\n?)|(\x1b\[0?K)|([\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])"
+)
 _ANY = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # anything at all to look at (\r included)
 
 SGR_PATTERN = re.compile(r"\x1b\[([0-9;:]*)m")
@@ -47,11 +53,13 @@ def sanitize(text: str, *, keep_sgr: bool = True) -> str:
         return text
 
     def replace(m: re.Match[str]) -> str:
-        sgr, crs, nl, ctl = m.groups()
+        sgr, crs, nl, erase, ctl = m.groups()
         if sgr is not None:
             return sgr if keep_sgr else ""
         if crs is not None:
             return "\n" if nl else "^M" * len(crs)
+        if erase is not None:
+            return ""
         return _VISIBLE[ctl]
 
     return _PATTERN.sub(replace, text)
