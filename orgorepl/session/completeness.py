@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import codeop
+import io
 import re
+import tokenize
 import warnings
 from typing import NamedTuple
 
@@ -27,6 +29,7 @@ _COMPOUND = tuple(
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's own line ends (str.splitlines has more)
 _DEDENT_WORDS = frozenset(("return", "pass", "break", "continue", "raise"))
 INDENT_UNIT = "    "
+_LAYOUT_TOKENS = frozenset((tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER))
 
 
 class SyntaxErrorInfo(NamedTuple):
@@ -114,22 +117,56 @@ def indent_for_next_line(text: str, mode_name: object) -> str:
     """Leading whitespace for the line Enter opens, given the text before the cursor.
 
     ``mode_name`` is ``"python"``/``"bash"`` or a :class:`orgorepl.modes.Mode`.  Bash keeps the
-    current indentation.  Python also opens a block after a line ending in ``:`` and closes one
-    after ``return``, ``pass``, ``break``, ``continue`` and ``raise``.
+    current line's indentation.  Python does too, and also opens a block after a statement ending
+    in ``:`` and closes one after ``return``, ``pass``, ``break``, ``continue`` and ``raise``,
+    measured from the first line of the statement (so a header split over lines still works).
     """
-    line = text.rsplit("\n", 1)[-1]
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    lines = text.split("\n")
+    current = _leading_space(lines[-1])
     if str(getattr(mode_name, "value", mode_name)) != "python":
-        return indent
-    code = _strip_comment(line).rstrip()
+        return current
+    code_now = _strip_comment(lines[-1]).strip()
+    if not code_now:
+        return current
+    first_row, open_brackets = _statement_start(text)
+    if open_brackets or first_row is None:
+        return current
+    indent = _leading_space(lines[first_row - 1])
     unit = "\t" if indent.startswith("\t") else INDENT_UNIT
-    if code.endswith(":"):
+    if code_now.endswith(":"):
         return indent + unit
-    first = code.lstrip().split(None, 1)[0] if code.strip() else ""
-    first = first.split("(", 1)[0].split(";", 1)[0]
-    if first in _DEDENT_WORDS and not code.endswith(("\\", "(", "[", "{", ",")):
+    words = _strip_comment(lines[first_row - 1]).split(None, 1)
+    first_word = re.split(r"[^\w]", words[0], maxsplit=1)[0] if words else ""
+    if first_word in _DEDENT_WORDS:
         return indent[: -len(unit)] if len(indent) >= len(unit) else ""
     return indent
+
+
+def _leading_space(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _statement_start(text: str) -> tuple[int | None, bool]:
+    """The 1-based row where the last statement of ``text`` begins, and whether the text ends
+    inside brackets or a string (then the row does not matter)."""
+    row, depth = None, 0
+    after_newline = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+                if tok.type == tokenize.NEWLINE:
+                    after_newline = True
+                elif tok.type not in _LAYOUT_TOKENS:
+                    if after_newline:
+                        row, after_newline = tok.start[0], False
+                    if tok.type == tokenize.OP and tok.string in "([{":
+                        depth += 1
+                    elif tok.type == tokenize.OP and tok.string in ")]}":
+                        depth = max(depth - 1, 0)
+        except (tokenize.TokenError, SyntaxError):
+            return row, True
+    return row, depth > 0
 
 
 def _strip_comment(line: str) -> str:
