@@ -118,6 +118,10 @@ DELIBERATE = [
     # A syntax error anywhere is complete (codeop's rule on the whole buffer), even if the last line
     # alone would open a block; the console had already rejected the first line.
     ("x = )\nif y:", True, False),
+    # Pasted code with a blank line inside a block: the console would have ended the class at the
+    # blank line and then rejected the indented method; the buffer holds it all, so the class is
+    # one statement that, like any block, ends at a final blank line.
+    ("class A:\n    def f(self):\n        pass\n\n    def g(self):\n        pass", False, True),
 ]
 
 
@@ -263,6 +267,24 @@ def test_bash_corpus_covers_both_answers(bash_verdicts):
     assert len(bash_verdicts) >= 60
     incomplete = sum(1 for _, (more, _why) in bash_verdicts if more)
     assert incomplete >= 30 and len(bash_verdicts) - incomplete >= 30
+
+
+@pytest.mark.parametrize("name", ["script.sh", "script2.sh"])
+def test_every_prefix_of_a_real_script_agrees_with_bash(name):
+    """Typing a script character by character passes through every kind of half-finished
+    construct: quotes, expansions, here documents, case arms, [[ ]], arithmetic, functions."""
+    assert BASH
+    script = (Path(__file__).parent / "bash_corpus" / name).read_text(encoding="utf-8").rstrip("\n")
+    prefixes = [script[:end] for end in range(1, len(script) + 1)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        verdicts = list(pool.map(bash_wants_more, prefixes))
+    disagreements = [
+        f"...{prefix[-50:]!r}: bash {'continues' if more else 'submits'}, we do not"
+        for prefix, (more, _why) in zip(prefixes, verdicts)
+        if bash_is_complete(prefix) is more
+    ]
+    assert not disagreements, "\n".join(disagreements[:20])
+    assert sum(more for more, _ in verdicts) > len(prefixes) // 3  # mostly mid-construct
 
 
 @pytest.mark.parametrize("snippet,complete", [

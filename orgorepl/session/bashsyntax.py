@@ -11,10 +11,14 @@ the grammar.  The answer is three-valued internally: a complete parse, a syntax 
 end (complete: the error is bash's to report), or the end of input where the grammar still
 needed something (incomplete).
 
-The input is taken as typed lines: a newline is appended, as Enter does, and a backslash-newline
-that ends the input is a continuation (bash would prompt for the next line).
+The input is taken as typed lines: a newline is appended, as Enter does.  A backslash-newline
+that ends the input makes an otherwise finished parse incomplete (bash would prompt for the next
+line); a syntax error still wins, as it does for ``bash -n``.  After a syntax error bash may read
+on (the rest of the line after an error in ``[[ ]]``, here documents begun on the line, the next
+line after a bad ``NAME=(...)``), and running out of input there is incomplete too.
 
-tests/test_completeness.py checks this module against ``bash -n`` on a corpus of snippets.
+tests/test_completeness.py checks this module against ``bash -n``: a corpus of snippets, and
+every prefix of two real scripts.
 """
 
 from __future__ import annotations
