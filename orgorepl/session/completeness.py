@@ -65,6 +65,10 @@ def python_is_complete(text: str) -> bool:
     ``codeop`` (exec mode) answers "needs more" for open brackets, strings, backslashes and
     headers without a body; a compound statement that ends the input also needs the blank line
     the interactive prompt asks for, whether it spans lines or not (``if x: pass`` too).
+
+    Where a multi-line buffer is not a line-by-line prompt, on purpose: a line of only spaces
+    ends a block (auto-indent puts them there), a syntax error anywhere makes the whole input
+    complete, and a pasted block with blank lines inside stays one statement.
     """
     if not text.strip():
         return True
