@@ -8,6 +8,7 @@ stderr and a named exit status (see exitstatus.py).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Callable
 
@@ -288,9 +289,17 @@ def serve_cmd(host, port, api_key, count, data_dir) -> None:
 
 
 def _write_output(text: str) -> None:
-    """Remote output goes to stdout as-is; keep the terminal's line discipline intact."""
+    """Remote output to stdout: as-is into a pipe, sanitised on a terminal.
+
+    A terminal must never receive the remote's control sequences (title, clipboard, cursor
+    moves); a pipe or file gets the bytes the computer printed, for scripts to process.
+    """
     if not text:
         return
+    if sys.stdout.isatty():
+        from orgorepl.render.sanitize import sanitize
+
+        text = sanitize(text, keep_sgr="NO_COLOR" not in os.environ)
     sys.stdout.write(text)
     sys.stdout.flush()
 
