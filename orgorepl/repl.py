@@ -27,6 +27,7 @@ from orgorepl.modes import Kind, Mode, classify
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection, Connector
+    from orgorepl.ui.early import EarlyPrompt
 
 DEFAULT_TIMEOUTS = {Mode.PYTHON: 10, Mode.BASH: 60}
 INTERRUPTED_NOTE = "interrupted: the call was abandoned; it may still be running on the computer"
@@ -239,7 +240,8 @@ class LinkManager:
 
 
 class InteractiveRepl:
-    def __init__(self, connect: "Connector", options: ReplOptions, *, input=None, output=None) -> None:
+    def __init__(self, connect: "Connector", options: ReplOptions, *, input=None, output=None,
+                 early: "EarlyPrompt | None" = None) -> None:
         from prompt_toolkit.output import ColorDepth
 
         from orgorepl.ui import keys
@@ -260,11 +262,12 @@ class InteractiveRepl:
         self.style = default_style()
         self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
         self.history = build_history(get_mode, persistent=options.history, secret=options.secret)
+        self.lexer = ModeLexer(get_mode)
         self.completer = ReplCompleter(get_mode, {c.name: c.help for c in registry.commands()})
         self.session = build_session(
             self.state,
             history=self.history,
-            lexer=ModeLexer(get_mode),
+            lexer=self.lexer,
             completer=self.completer,
             validator=PythonSyntaxValidator(get_mode),
             key_bindings=keys.build_key_bindings(self.state),
@@ -279,6 +282,7 @@ class InteractiveRepl:
         self.board = NoticeBoard(self.print)
         self.link = LinkManager(connect, self._link_changed)
         self._exit = False
+        self._early = early
 
     # -- output
 
@@ -309,12 +313,10 @@ class InteractiveRepl:
             self.note(f"internal error: {type(err).__name__}: {err}", error=True)
 
     def banner(self) -> None:
-        where = self.options.target_label or "the only computer available"
-        self.print([
-            ("class:banner", f"orgorepl {__version__}"),
-            ("class:banner.hint", f" · {where} (connecting…) · %help for help · F4 switches Python/bash"
-                                  " · Ctrl-D exits"),
-        ])
+        from orgorepl.ui.prompt import banner_parts
+
+        title, hints = banner_parts(__version__)
+        self.print([("class:banner", title), ("class:banner.hint", hints)])
 
     # -- connection
 
@@ -345,6 +347,9 @@ class InteractiveRepl:
             ])
 
     def _pre_prompt(self) -> None:
+        if self._early is not None:  # the painted prompt becomes the real one, in place
+            early, self._early = self._early, None
+            early.hand_over(lambda text: (self.output.write_raw(text), self.output.flush()))
         self.board.attach()
         if not self.link.started:
             app = self.session.app
@@ -352,6 +357,7 @@ class InteractiveRepl:
             def first_render(_sender: Any) -> None:
                 app.after_render.remove_handler(first_render)
                 self.link.start()
+                threading.Thread(target=self.lexer.warm_up, name="orgorepl-warm-up", daemon=True).start()
 
             app.after_render.add_handler(first_render)
 
@@ -503,7 +509,8 @@ class InteractiveRepl:
             self.run_bash(target.text)
 
     def run(self) -> int:
-        self.banner()
+        if self._early is None or not self._early.banner_shown:
+            self.banner()
         try:
             while not self._exit:
                 try:
@@ -523,9 +530,20 @@ class InteractiveRepl:
         return ExitStatus.OK
 
 
-def run_interactive(connect: "Connector", options: ReplOptions, *, input=None, output=None) -> int:
-    """Open the interactive session; return the exit status when the user leaves."""
-    return InteractiveRepl(connect, options, input=input, output=output).run()
+def run_interactive(connect: "Connector", options: ReplOptions, *, input=None, output=None,
+                    early: "EarlyPrompt | None" = None) -> int:
+    """Open the interactive session; return the exit status when the user leaves.
+
+    ``early`` is what ``ui.early.paint_early_prompt`` returned if the entry point painted the
+    banner and prompt before loading the rest; the session then takes that prompt over.
+    """
+    try:
+        repl = InteractiveRepl(connect, options, input=input, output=output, early=early)
+    except BaseException:
+        if early is not None:
+            early.abandon()
+        raise
+    return repl.run()
 
 
 # --------------------------------------------------------------------------------------------

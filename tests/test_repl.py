@@ -65,7 +65,8 @@ class Screen:
 class Session:
     """One run of ``run_interactive`` in a thread, fed through a pipe."""
 
-    def __init__(self, connect, options: ReplOptions) -> None:
+    def __init__(self, connect, options: ReplOptions, early=None) -> None:
+        self._early = early
         self._pipe_cm = create_pipe_input()
         self.pipe = self._pipe_cm.__enter__()
         self.screen = Screen()
@@ -80,7 +81,7 @@ class Session:
 
     def _run(self, connect, options, output) -> None:
         try:
-            self.status = run_interactive(connect, options, input=self.pipe, output=output)
+            self.status = run_interactive(connect, options, input=self.pipe, output=output, early=self._early)
         except BaseException as exc:  # surfaced by expect()/close()
             self.error = exc
 
@@ -139,7 +140,8 @@ def start(emulator):
         options.setdefault("target_label", "local emulator")
         options.setdefault("secret", emulator.api_key)
         connect = options.pop("connect", None) or connector_for(emulator)
-        session = Session(connect, ReplOptions(**options))
+        early = options.pop("early", None)
+        session = Session(connect, ReplOptions(**options), early)
         sessions.append(session)
         session.expect(r"^(>>>|\$)")
         return session
@@ -157,11 +159,47 @@ def ready(session: Session) -> None:
 
 
 def test_prompt_banner_then_connection_in_the_background(start, emulator):
-    s = start()
-    s.expect(r"^orgorepl \S+ · local emulator \(connecting…\) · %help for help")
+    gate = threading.Event()
+    inner = connector_for(emulator)
+
+    def gated_connect() -> Connection:
+        gate.wait(10)
+        return inner()
+
+    s = start(connect=gated_connect)  # the prompt is up while connect() has not returned
+    s.expect(r"^orgorepl \S+ · %help for help · F4 switches Python/bash · Ctrl-D exits\n>>>$")
+    s.expect(r"^ local emulator: connecting… │  python  │")  # the toolbar
+    gate.set()
     name = re.escape(emulator.computers[0].name)
     s.expect(rf"^connected to {name} \(running\) · {emulator.computers[0].id} · the local emulator$")
     s.expect(rf"^ {name} \(running\) │  python  │ timeout 10s │ F4 mode")  # the toolbar
+
+
+class PaintedPrompt:
+    """Stands in for ui.early.EarlyPrompt: the entry point already painted banner and prompt."""
+
+    banner_shown = True
+
+    def __init__(self) -> None:
+        self.handed_over: list[str] = []
+
+    def hand_over(self, write) -> None:
+        self.handed_over.append("hand_over")
+        write("\r")
+
+    def abandon(self) -> None:
+        self.handed_over.append("abandon")
+
+
+def test_an_early_painted_prompt_is_taken_over_in_place(start):
+    early = PaintedPrompt()
+    s = start(early=early)
+    ready(s)
+    assert early.handed_over == ["hand_over"]
+    assert s.absent(r"^orgorepl \S+ · %help")  # the banner was painted already, not again
+    s.submit("print('after ' + 'hand-over')")
+    s.expect(r"^after hand-over$")
+    assert early.handed_over == ["hand_over"]
 
 
 def test_python_statement_output_and_expression_echo(start):

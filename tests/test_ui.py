@@ -134,9 +134,9 @@ def test_every_class_used_has_a_style():
 
 
 def test_prompts_differ_per_mode_and_continuations_align():
-    assert prompt.PROMPTS[Mode.PYTHON] != prompt.PROMPTS[Mode.BASH]
+    assert prompt.PROMPT_TEXT["python"] != prompt.PROMPT_TEXT["bash"]
     for mode in Mode:
-        width = len(prompt.PROMPTS[mode])
+        width = len(prompt.PROMPT_TEXT[mode.value])
         assert len(fragment_list_to_text(prompt.continuation_fragments(mode, width))) == width
 
 

@@ -1,23 +1,31 @@
-"""Prompt text per mode, and the continuation prompt of the same width.
+"""Prompt text per mode, the continuation prompt of the same width, and the banner.
 
 Python keeps the ``>>>``/``...`` every Python user reads without thinking; bash gets ``$``/``>``
 like the shell.  The class names (``prompt.python``, ``prompt.bash``) let themes colour them.
+Stdlib only at import time: ``ui.early`` paints this prompt before prompt_toolkit is loaded.
 """
 
 from __future__ import annotations
 
-from prompt_toolkit.formatted_text import StyleAndTextTuples
+from typing import TYPE_CHECKING
 
-from orgorepl.modes import Mode
+if TYPE_CHECKING:  # pragma: no cover
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-PROMPTS = {Mode.PYTHON: ">>> ", Mode.BASH: "$ "}
-CONTINUATIONS = {Mode.PYTHON: "... ", Mode.BASH: "> "}
+    from orgorepl.modes import Mode
+
+PROMPT_TEXT = {"python": ">>> ", "bash": "$ "}
+CONTINUATION_TEXT = {"python": "... ", "bash": "> "}
 
 
-def prompt_fragments(mode: Mode) -> StyleAndTextTuples:
-    return [(f"class:prompt.{mode.value}", PROMPTS[mode])]
+def prompt_fragments(mode: "Mode") -> "StyleAndTextTuples":
+    return [(f"class:prompt.{mode.value}", PROMPT_TEXT[mode.value])]
 
 
-def continuation_fragments(mode: Mode, width: int) -> StyleAndTextTuples:
-    text = CONTINUATIONS[mode]
-    return [("class:prompt.continuation", text.rjust(width))]
+def continuation_fragments(mode: "Mode", width: int) -> "StyleAndTextTuples":
+    return [("class:prompt.continuation", CONTINUATION_TEXT[mode.value].rjust(width))]
+
+
+def banner_parts(version: str) -> tuple[str, str]:
+    """The first line of a session: the program, then how to get help (title, hints)."""
+    return f"orgorepl {version}", " · %help for help · F4 switches Python/bash · Ctrl-D exits"
