@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_TIMEOUTS = {Mode.PYTHON: 10, Mode.BASH: 60}
 INTERRUPTED_NOTE = "interrupted: the call was abandoned; it may still be running on the computer"
+INTERRUPTED_UNSENT_NOTE = "interrupted: nothing was sent"
 
 
 @dataclass
@@ -106,6 +107,7 @@ class Job:
         self._ended: float | None = None
         self.result: Any = None
         self.error: BaseException | None = None
+        self.sent = False  # set by the work once a request may have left
 
     def start(self) -> "Job":
         self._started = time.monotonic()
@@ -397,11 +399,12 @@ class InteractiveRepl:
             if job.abandoned:
                 raise Abandoned
             job.set_phase(phase.format(computer=connection.computer.name))
+            job.sent = True
             return work(connection)
 
         job = Job(job_work, phase=phase.format(computer=self.state.where), timeout=timeout)
         if not self._wait(job):
-            self.note(INTERRUPTED_NOTE)
+            self.note(INTERRUPTED_NOTE if job.sent else INTERRUPTED_UNSENT_NOTE)
             self.state.last = LastCall("interrupted", elapsed=job.elapsed())
             return None
         if job.error is not None:

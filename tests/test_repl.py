@@ -225,10 +225,16 @@ def test_submission_before_the_connection_waits_for_it(start, emulator):
         return inner()
 
     s = start(connect=slow_connect)
-    s.submit("print(40 + 2)")
+    s.submit("print('aban' + 'doned')")
     s.expect(r"connecting… \d")  # the spinner line, waiting for the connection
+    s.send(CTRL_C)
+    s.expect(r"^interrupted: nothing was sent$")
+    s.submit("print(6 * 7)")
+    s.expect(r"connecting… \d")
     gate.set()
     s.expect(r"^42$")
+    time.sleep(0.3)
+    assert s.absent(r"^abandoned$")  # the abandoned submission never runs, even once connected
 
 
 def test_multiline_python_by_enter_rules_with_auto_indent(start):
