@@ -443,3 +443,25 @@ def test_history_persists_per_mode_across_sessions_without_the_key(start, emulat
     s2.send(ENTER)
     s2.send(ENTER + ENTER)
     s2.expect(r"^hist 1\n(.*\n)+hist 0\nhist 1$")
+
+
+def test_tab_completes_meta_commands_and_clear_wipes_the_screen(start):
+    s = start()
+    ready(s)
+    s.send("%tim\t")
+    s.expect(r"^>>> %timeout$")
+    s.send(ENTER)
+    s.expect(r"^timeouts: python 10s, bash 60s$")
+    s.submit("%clear")
+    s.submit("print('on a ' + 'clean screen')")
+    s.expect(r"^on a clean screen$")
+    assert s.absent(r"^timeouts:") and s.absent(r"^orgorepl ")
+
+
+def test_vi_mode_runs_and_escape_enter_still_forces(start):
+    s = start(vi=True)
+    ready(s)
+    s.submit("print('v' + 'i')")
+    s.expect(r"^vi$")
+    s.send("if True:" + ENTER + "print('vi ' + 'forced')" + ESC_ENTER)
+    s.expect(r"^vi forced$")
