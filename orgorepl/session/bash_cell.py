@@ -61,7 +61,7 @@ trap '__orgo_rc=$?; trap - EXIT; __orgo_sd="$HOME/{root}/{sid}"; __orgo_tmp="$__
   }} > "$__orgo_tmp.state" 2>/dev/null && mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";
   env -0 > "$__orgo_tmp.env" 2>/dev/null && mv -f "$__orgo_tmp.env" "$__orgo_sd/env0";
   printf "%s\n" "$PWD" > "$__orgo_tmp.cwd" 2>/dev/null && mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";
-  printf "\n{nonce}%s\n" "$PWD";
+  printf "\n{nonce}%s\037%s\n" "$PWD" "$HOME";
   exit "$__orgo_rc"' EXIT;
 """
 
@@ -82,6 +82,8 @@ class BashOutcome:
     exit_code: int | None
     timeout: bool
     cwd: str | None  # None when the trailer did not arrive (timeout, killed, wrapper bypassed)
+    home: str | None = None
+    success: bool = True  # the API's own flag: the command ran
 
 
 def wrap_bash(command: str, session_id: str) -> WrappedBash:
@@ -95,11 +97,12 @@ def wrap_bash(command: str, session_id: str) -> WrappedBash:
 
 def unwrap_bash(cell: WrappedBash, result: BashResult) -> BashOutcome:
     """Strip exactly the trailer (and the one newline the wrapper put before it)."""
-    output, cwd = result.output, None
+    output, cwd, home = result.output, None, None
     marker = "\n" + cell.nonce
     at = output.rfind(marker)
     if at != -1:
         tail = output[at + len(marker):]
-        cwd = tail[:-1] if tail.endswith("\n") else tail
+        cwd, _, home = (tail[:-1] if tail.endswith("\n") else tail).partition("\037")
         output = output[:at]
-    return BashOutcome(output=output, exit_code=result.exit_code, timeout=result.timeout, cwd=cwd)
+    return BashOutcome(output=output, exit_code=result.exit_code, timeout=result.timeout, cwd=cwd,
+                       home=home or None, success=result.success)

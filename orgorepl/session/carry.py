@@ -43,6 +43,8 @@ class RemoteSession:
     session_id: str = field(default_factory=python_state.new_session_id)
     stateful: bool = True
     cwd: str | None = None  # the remote working directory, once a reply has told us
+    home: str | None = None  # the remote HOME, to shorten cwd to ~ like a shell prompt
+    used: bool = False  # a stateful submission has run: there is something to resume
 
     def python(self, code: str, *, echo: bool = True) -> PythonRequest:
         if not self.stateful:
@@ -55,8 +57,9 @@ class RemoteSession:
             return CellOutcome(output=result.output, traceback=None, success=result.success,
                                error=result.error, error_type=result.error_type, timeout=result.timeout)
         outcome = python_state.unwrap_stateful(request.cell, result)
+        self.used = True
         if outcome.state.cwd:
-            self.cwd = outcome.state.cwd
+            self.cwd, self.home = outcome.state.cwd, outcome.state.home or self.home
         return outcome
 
     def bash(self, command: str) -> BashRequest:
@@ -68,13 +71,29 @@ class RemoteSession:
     def bash_done(self, request: BashRequest, result: BashResult) -> bash_cell.BashOutcome:
         if request.cell is None:
             return bash_cell.BashOutcome(output=result.output, exit_code=result.exit_code,
-                                         timeout=result.timeout, cwd=None)
+                                         timeout=result.timeout, cwd=None, success=result.success)
         outcome = bash_cell.unwrap_bash(request.cell, result)
+        self.used = True
         if outcome.cwd:
-            self.cwd = outcome.cwd
+            self.cwd, self.home = outcome.cwd, outcome.home or self.home
         return outcome
 
     # -- the session's own housekeeping, run through /exec like everything else ------------
+
+    def short_cwd(self, width: int = 30) -> str | None:
+        """The cwd as a shell prompt shows it: ~ for home, long paths cut from the left."""
+        cwd = self.cwd
+        if not cwd:
+            return None
+        home = (self.home or "").rstrip("/")
+        if home and (cwd == home or cwd.startswith(home + "/")):
+            cwd = "~" + cwd[len(home):]
+        if len(cwd) > width:
+            parts = cwd.split("/")
+            while len(parts) > 2 and len("…/" + "/".join(parts[1:])) > width:
+                parts.pop(0)
+            cwd = "…/" + "/".join(parts[1:]) if len(parts) > 1 else "…" + cwd[-width:]
+        return cwd
 
     def listing_program(self) -> str:
         return _LISTING.format(root=bash_cell.SESSION_ROOT, sid=self.session_id)

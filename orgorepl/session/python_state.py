@@ -43,6 +43,7 @@ class StateReport:
     arrived: bool = False
     saved: bool = False
     cwd: str | None = None
+    home: str | None = None
     lost: dict[str, str] = field(default_factory=dict)
     assigned: tuple[str, ...] = ()
     error: str | None = None
@@ -82,6 +83,7 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
                 arrived=True,
                 saved=bool(data.get("saved")),
                 cwd=data.get("cwd") if isinstance(data.get("cwd"), str) else None,
+                home=data.get("home") if isinstance(data.get("home"), str) else None,
                 lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
                 assigned=tuple(str(n) for n in data.get("assigned") or ()),
                 error=data.get("error") if isinstance(data.get("error"), str) else None,

@@ -262,7 +262,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
         return {"lost": lost_now, "assigned": assigned}
 
     # 4. save -------------------------------------------------------------------------------
-    report = {"cwd": None, "saved": False}
+    report = {"cwd": None, "saved": False, "home": os.path.expanduser("~")}
     try:
         report["cwd"] = os.getcwd()
     except OSError:

@@ -39,7 +39,7 @@ def build_session(
     output: Output | None = None,
 ) -> PromptSession:
     return PromptSession(
-        message=lambda: prompts.prompt_fragments(state.mode),
+        message=lambda: prompts.prompt_fragments(state.mode, state.cwd),
         prompt_continuation=lambda width, line_number, wrap_count: prompts.continuation_fragments(
             state.mode, width
         ),

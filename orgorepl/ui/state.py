@@ -39,6 +39,8 @@ class UiState:
     computer_status: str | None = None
     link_error: str | None = None
     last: LastCall | None = None
+    stateful: bool = True  # submissions carry the session's state (False: sent raw)
+    cwd: str | None = None  # the remote working directory, shortened like a shell prompt's
 
     @property
     def timeout(self) -> int:

@@ -50,6 +50,10 @@ _DEFAULT = {
     "toolbar.hint": "#909090",
     "toolbar.spinner": "ansibrightcyan bold",
     "toolbar.elapsed": "bold",
+    "toolbar.state": "#909090",
+    "toolbar.stateless": "ansiyellow",
+    "prompt.cwd": "ansiblue bold",
+    "traceback": "",
     # validation (syntax error shown before sending)
     "validation-toolbar": "bg:#5f0000 #ffffff",
 }

@@ -62,6 +62,8 @@ def session_toolbar(state: UiState) -> StyleAndTextTuples:
     frags += _mode(state.mode)
     frags.append(_SEP)
     frags.append(("class:toolbar.timeout", f"timeout {state.timeout}s"))
+    frags.append(_SEP)
+    frags.append(("class:toolbar.state", "state") if state.stateful else ("class:toolbar.stateless", "stateless"))
     if state.last is not None:
         frags.append(_SEP)
         frags += describe_last(state.last)
