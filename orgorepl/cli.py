@@ -81,21 +81,32 @@ def _read_arg(text: str) -> str:
               help="Seconds before a submission is killed (both modes).")
 @click.option("--vi", is_flag=True, help="Vi editing keys.")
 @click.option("--bash", "start_bash", is_flag=True, help="Start in bash mode.")
+@click.option("--stateless", is_flag=True,
+              help="Send submissions raw: no names, cwd or env carried between them.")
+@click.option("--resume", "resume", metavar="ID", help="Reattach to the remote session ID (see %info).")
 @click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
 @click.pass_context
-def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, start_bash) -> None:
+def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, start_bash, stateless,
+        resume) -> None:
     """A REPL and shell for remote Orgo computers.
 
     With no command, opens the interactive session (Python mode; F4 or %bash for bash).
     With input piped in, runs it as one submission and exits with its status.
     """
+    early = (ctx.obj or {}).get("early")
     ctx.obj = {"conn": {k: v for k, v in dict(computer=computer, base_url=base_url, api_key=api_key,
                                                   local=local).items() if v is not None}}
     if ctx.invoked_subcommand is not None:
         return
     try:
+        from orgorepl.session.carry import valid_session_id
+
+        if resume is not None and not valid_session_id(resume):
+            raise errors.ConfigError(f"--resume {resume!r}: a session id is 4-32 hex digits, as %info shows")
         settings, connector = _connector(ctx.obj["conn"])
     except errors.OrgoError as err:
+        if early is not None:
+            early.abandon()
         _fail(err)
     from orgorepl import repl
     from orgorepl.modes import Mode
@@ -110,11 +121,13 @@ def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, sta
         target_label=("local emulator" if local else (settings.computer or settings.base_url)),
         color=sys.stdout.isatty(),
         secret=settings.api_key,
+        stateful=not stateless,
+        session_id=resume,
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), stdout=sys.stdout, stderr=sys.stderr)
     else:
-        status = repl.run_interactive(connector, options)
+        status = repl.run_interactive(connector, options, early=early)
     sys.exit(int(status))
 
 
@@ -304,8 +317,11 @@ def _write_output(text: str) -> None:
     sys.stdout.flush()
 
 
-def main() -> None:
+def main(early: Any = None) -> None:
+    """Entry point; ``early`` is the prompt ``__main__`` painted before click was imported."""
     try:
-        cli(prog_name="orgorepl")
+        cli(prog_name="orgorepl", obj={"early": early})
     except errors.OrgoError as err:  # anything a command did not translate itself
+        if early is not None:
+            early.abandon()
         _fail(err)

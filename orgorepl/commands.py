@@ -73,6 +73,8 @@ class CommandContext:
     local: bool = False
     connection_note: str = ""  # "connecting…" or the connect error, when there is no computer yet
     history: Sequence[str] = ()  # the current mode's entries, oldest first
+    session_id: str = ""
+    stateful: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class CommandResult:
     set_timeout: tuple[Mode, int] | None = None
     clear_screen: bool = False
     exit: bool = False
+    set_stateful: bool | None = None
+    remote: str | None = None  # work the REPL does on the computer: "state" (list) or "reset"
 
 
 Handler = Callable[[CommandContext, str], CommandResult]
@@ -258,6 +262,55 @@ def _info(ctx: CommandContext, args: str) -> CommandResult:
     if ctx.base_url:
         rows.append(("base URL", ctx.base_url + ("  (local emulator)" if ctx.local else "")))
     rows.append(("mode", ctx.mode.value))
+    if ctx.session_id:
+        how = "state carried" if ctx.stateful else "stateless: submissions sent raw"
+        rows.append(("session", f"{ctx.session_id} ({how}; resume with orgorepl --resume {ctx.session_id})"))
     rows.append(("timeouts", ", ".join(f"{m.value} {ctx.timeouts[m]}s" for m in Mode)))
     width = max(len(k) for k, _ in rows)
     return CommandResult(text="\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+
+
+@registry.command("state", help="every name in the Python session: kept, rebuilt or lost")
+def _state(ctx: CommandContext, args: str) -> CommandResult:
+    if args:
+        return CommandResult(text="%state takes no arguments", error=True)
+    if not ctx.stateful:
+        return CommandResult(text="stateless: nothing is carried between submissions (%stateless off)")
+    return CommandResult(remote="state")
+
+
+@registry.command("reset", help="forget the session: Python names, shell state, cwd and env changes")
+def _reset(ctx: CommandContext, args: str) -> CommandResult:
+    if args:
+        return CommandResult(text="%reset takes no arguments", error=True)
+    return CommandResult(remote="reset")
+
+
+@registry.command("stateless", usage="%stateless [on|off]",
+                  help="send submissions raw (on) or carry state between them (off)")
+def _stateless(ctx: CommandContext, args: str) -> CommandResult:
+    word = args.strip().lower()
+    if not word:
+        return CommandResult(text="stateless: " + ("off (state is carried)" if ctx.stateful else
+                                                    "on (submissions are sent raw)"))
+    if word not in ("on", "off"):
+        return CommandResult(text="%stateless wants on or off", error=True)
+    stateful = word == "off"
+    text = ("state is carried between submissions again" if stateful else
+            "stateless: submissions go to the API exactly as typed (no echo, nothing carried)")
+    return CommandResult(text=text, set_stateful=stateful)
+
+
+def format_state(rows: Sequence, session_id: str) -> str:
+    """The %state table from the remote manifest (rows of carry.NameState)."""
+    if not rows:
+        return f"session {session_id}: no names yet"
+    width = max(len(r.name) for r in rows)
+    type_width = max(len(r.type) for r in rows)
+    lines = [f"session {session_id}: {len(rows)} name{'s' if len(rows) != 1 else ''}"]
+    for r in rows:
+        line = f"  {r.name.ljust(width)}  {r.type.ljust(type_width)}  {r.status}"
+        if r.reason:
+            line += f" ({r.reason})"
+        lines.append(line)
+    return "\n".join(lines)

@@ -24,6 +24,7 @@ from orgorepl import __version__, errors
 from orgorepl.commands import CommandContext, CommandResult, ComputerInfo, registry
 from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Kind, Mode, classify
+from orgorepl.session.carry import RemoteSession, parse_listing, python_notes
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection, Connector
@@ -43,6 +44,8 @@ class ReplOptions:
     color: bool = True
     history: bool = True  # persistent history in paths.history_file(mode)
     secret: str | None = None  # the API key: redacted from every history entry
+    stateful: bool = True  # carry names, cwd and env between submissions (--stateless: False)
+    session_id: str | None = None  # --resume: reattach to this remote session
 
 
 # --------------------------------------------------------------------------------------------
@@ -51,29 +54,29 @@ class ReplOptions:
 
 @dataclass(frozen=True)
 class PythonRun:
-    outcome: Any  # session.python_cell.CellOutcome
+    outcome: Any  # session.python_state.CellOutcome
     elapsed: float
 
 
 @dataclass(frozen=True)
 class BashRun:
-    result: Any  # protocol.BashResult
+    result: Any  # session.bash_cell.BashOutcome
     elapsed: float
 
 
-def run_python(connection: "Connection", code: str, timeout: int, *, echo: bool) -> PythonRun:
-    from orgorepl.session.python_cell import unwrap_cell, wrap_cell
-
-    cell = wrap_cell(code, echo=echo)
+def run_python(connection: "Connection", remote: "RemoteSession", code: str, timeout: int, *,
+               echo: bool) -> PythonRun:
+    request = remote.python(code, echo=echo)
     started = time.monotonic()
-    result = connection.client.exec(connection.computer.id, cell.program, timeout)
-    return PythonRun(unwrap_cell(cell, result), time.monotonic() - started)
+    result = connection.client.exec(connection.computer.id, request.code, timeout)
+    return PythonRun(remote.python_done(request, result), time.monotonic() - started)
 
 
-def run_bash(connection: "Connection", command: str, timeout: int) -> BashRun:
+def run_bash(connection: "Connection", remote: "RemoteSession", command: str, timeout: int) -> BashRun:
+    request = remote.bash(command)
     started = time.monotonic()
-    result = connection.client.bash(connection.computer.id, command, timeout)
-    return BashRun(result, time.monotonic() - started)
+    result = connection.client.bash(connection.computer.id, request.command, timeout)
+    return BashRun(remote.bash_done(request, result), time.monotonic() - started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +262,12 @@ class InteractiveRepl:
         self.options = options
         timeouts = dict(DEFAULT_TIMEOUTS)
         timeouts.update(options.timeouts or {})
-        self.state = UiState(mode=options.mode, timeouts=timeouts, target_label=options.target_label)
+        self.state = UiState(mode=options.mode, timeouts=timeouts, target_label=options.target_label,
+                             stateful=options.stateful)
+        self.remote = RemoteSession(stateful=options.stateful)
+        if options.session_id:
+            self.remote.session_id = options.session_id
+            self.remote.used = True
         get_mode = lambda: self.state.mode  # noqa: E731
         self.style = default_style()
         self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
@@ -423,12 +431,15 @@ class InteractiveRepl:
         from orgorepl.ui.state import LastCall
 
         timeout = self.state.timeouts[Mode.PYTHON]
-        run = self._call(lambda c: run_python(c, code, timeout, echo=True),
+        run = self._call(lambda c: run_python(c, self.remote, code, timeout, echo=True),
                          phase="python on {computer}", timeout=timeout)
         if run is None:
             return
         outcome = run.outcome
         self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed))
+        for line in python_notes(outcome, stateful=self.remote.stateful):
+            self.note(line)
+        self._follow_cwd()
         if outcome.timeout:
             self.state.last = LastCall("timeout", elapsed=run.elapsed)
         elif not outcome.success:
@@ -441,17 +452,24 @@ class InteractiveRepl:
         from orgorepl.ui.state import LastCall
 
         timeout = self.state.timeouts[Mode.BASH]
-        run = self._call(lambda c: run_bash(c, command, timeout), phase="bash on {computer}", timeout=timeout)
+        run = self._call(lambda c: run_bash(c, self.remote, command, timeout),
+                         phase="bash on {computer}", timeout=timeout)
         if run is None:
             return
         result = run.result
         self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed))
+        if self.remote.stateful and result.timeout:
+            self.note("timed out: the shell session is as it was before this command")
+        self._follow_cwd()
         if result.timeout:
             self.state.last = LastCall("timeout", elapsed=run.elapsed)
         elif result.exit_code not in (0, None):
             self.state.last = LastCall("exit", str(result.exit_code), run.elapsed)
         else:
             self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    def _follow_cwd(self) -> None:
+        self.state.cwd = self.remote.short_cwd() if self.remote.stateful else None
 
     # -- meta-commands
 
@@ -469,6 +487,8 @@ class InteractiveRepl:
             local=bool(connection and connection.local),
             connection_note=note,
             history=self.history.store_for(self.state.mode).get_strings(),
+            session_id=self.remote.session_id,
+            stateful=self.remote.stateful,
         )
 
     def run_meta(self, line: str, name: str) -> None:
@@ -495,8 +515,42 @@ class InteractiveRepl:
             self.output.flush()
         if result.text:
             self.print([("class:note.error" if result.error else "class:meta.text", result.text)])
+        if result.set_stateful is not None:
+            self.remote.stateful = self.state.stateful = result.set_stateful
+            self._follow_cwd()
+        if result.remote == "state":
+            self._show_state()
+        elif result.remote == "reset":
+            self._reset_session()
         if result.exit:
             self._exit = True
+
+    def _show_state(self) -> None:
+        from orgorepl.commands import format_state
+
+        program = self.remote.listing_program()
+        result = self._call(lambda c: c.client.exec(c.computer.id, program, 30),
+                            phase="reading the session on {computer}", timeout=30)
+        if result is None:
+            return
+        if not result.success:
+            self.note(f"could not read the session: {result.error_type}: {result.error}", error=True)
+            return
+        self.print([("class:meta.text", format_state(parse_listing(result.output), self.remote.session_id))])
+
+    def _reset_session(self) -> None:
+        program = self.remote.reset_program()
+        result = self._call(lambda c: c.client.exec(c.computer.id, program, 30),
+                            phase="resetting the session on {computer}", timeout=30)
+        if result is None:
+            return
+        if not result.success:
+            self.note(f"could not reset the session: {result.error_type}: {result.error}", error=True)
+            return
+        self.remote.cwd = None
+        self._follow_cwd()
+        self.note(f"session {self.remote.session_id} reset: no names, and the computer's default "
+                  "directory and environment")
 
     def handle(self, text: str) -> None:
         target = classify(text, self.state.mode)
@@ -529,6 +583,9 @@ class InteractiveRepl:
         finally:
             for fragments in self.board.drain():
                 self.print(fragments)
+            if self.remote.stateful and self.remote.used and self.link.connection is not None:
+                sid = self.remote.session_id
+                self.note(f"session {sid} stays on {self.state.where}: orgorepl --resume {sid} to pick it up")
             self.link.close()
         return ExitStatus.OK
 
@@ -587,9 +644,13 @@ def run_batch(connect: "Connector", options: ReplOptions, script: str, *, stdout
             if result.text:
                 (stderr if result.error else stdout).write(result.text + "\n")
             return ExitStatus.USAGE if result.error else ExitStatus.OK
+        # A script runs like `python3 < file`: raw, unless it joins a session with --resume.
+        remote = RemoteSession(stateful=options.session_id is not None and options.stateful)
+        if options.session_id:
+            remote.session_id = options.session_id
         if target.mode is Mode.PYTHON:
-            return _batch_python(connection, target.text, timeouts[Mode.PYTHON], stdout, stderr)
-        return _batch_bash(connection, target.text, timeouts[Mode.BASH], stdout, stderr)
+            return _batch_python(connection, remote, target.text, timeouts[Mode.PYTHON], stdout, stderr)
+        return _batch_bash(connection, remote, target.text, timeouts[Mode.BASH], stdout, stderr)
     except errors.OrgoError as err:
         fail(err.one_line())
         return err.exit_status
@@ -602,8 +663,9 @@ def run_batch(connect: "Connector", options: ReplOptions, script: str, *, stdout
         connection.close()
 
 
-def _batch_python(connection: "Connection", code: str, timeout: int, stdout: TextIO, stderr: TextIO) -> int:
-    outcome = run_python(connection, code, timeout, echo=False).outcome
+def _batch_python(connection: "Connection", remote: RemoteSession, code: str, timeout: int,
+                  stdout: TextIO, stderr: TextIO) -> int:
+    outcome = run_python(connection, remote, code, timeout, echo=False).outcome
     stdout.write(outcome.output or "")
     stdout.flush()
     if outcome.timeout:
@@ -616,8 +678,9 @@ def _batch_python(connection: "Connection", code: str, timeout: int, stdout: Tex
     return ExitStatus.OK
 
 
-def _batch_bash(connection: "Connection", command: str, timeout: int, stdout: TextIO, stderr: TextIO) -> int:
-    result = run_bash(connection, command, timeout).result
+def _batch_bash(connection: "Connection", remote: RemoteSession, command: str, timeout: int,
+                stdout: TextIO, stderr: TextIO) -> int:
+    result = run_bash(connection, remote, command, timeout).result
     stdout.write(result.output or "")
     stdout.flush()
     if result.timeout:

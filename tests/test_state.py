@@ -72,6 +72,9 @@ def test_unpicklable_names_are_reported_not_dropped_silently(sess):
     out = sess.py("print(keep, 'fh' in dir())")
     assert out.output == "[1, 2] False\n"
     assert out.state.lost == {}
+    assert sess.state()["fh"].status == "lost"  # still listed as lost until bound again
+    sess.py("fh = 'a string now'")
+    assert sess.state()["fh"].status == "kept"
 
 
 def test_side_effects_never_happen_twice(sess, tmp_path):
@@ -194,3 +197,27 @@ def test_stateless_sends_code_exactly_as_given(client, computer_id):
     assert s.py("1 + 1").output == ""  # no echo without the wrapper: exactly the API's behaviour
     assert s.sh("cd /; pwd").output == "/\n"
     assert s.sh("pwd").output != "/\n"
+
+
+def test_a_call_that_runs_on_after_ctrl_c_cannot_overwrite_newer_state(sess, client, computer_id, tmp_path):
+    """Ctrl-C abandons a call on our side only; if it finishes later, the newer state wins."""
+    import threading
+    import time
+
+    started, release = tmp_path / "started", tmp_path / "release"
+    sess.py("a = 1")
+    slow = sess.s.python(
+        f"import os, time\nopen({str(started)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(release)!r}):\n    time.sleep(0.02)\na = 'stale'\n"
+    )
+    worker = threading.Thread(target=client.exec, args=(computer_id, slow.code, 20))
+    worker.start()
+    deadline = time.monotonic() + 15
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sess.py("b = 2")  # the user went on after abandoning the slow call
+    sess.sh("cd /tmp")
+    release.touch()
+    worker.join()
+    assert sess.py("print(a, b)").output == "1 2\n"
+    assert sess.sh("pwd").output == "/tmp\n"

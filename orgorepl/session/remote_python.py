@@ -113,6 +113,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
         except BaseException as e:
             lost[name] = "could not be restored: %s: %s" % (type(e).__name__, e)
     before = {k: id(v) for k, v in ns.items()}
+    generation = (read("gen") or "0").strip()
 
     # 2. run --------------------------------------------------------------------------------
     src = P["code"]
@@ -185,6 +186,10 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
             yield {"names": names, "kind": kind, "src": "".join(lines[start - 1:node.end_lineno])}
 
     def save():
+        if (read("gen") or "0").strip() != generation:
+            # a submission that started after this one (this one was abandoned with Ctrl-C and
+            # ran on) has saved already: its state is the newer one, keep it
+            raise RuntimeError("a later submission saved the session first")
         for nd in new_definitions():
             for d in defs:
                 if d["kind"] != "import" and d["names"] == nd["names"]:
@@ -240,6 +245,9 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
             if name not in new_manifest:
                 new_manifest[name] = {"type": "?", "status": "lost", "reason": reason}
                 lost_now[name] = reason
+        for name, info in manifest.items():  # lost earlier and not bound again since: still lost
+            if name not in new_manifest and info.get("status") == "lost":
+                new_manifest[name] = info
 
         for name, blob in pending.items():
             write(os.path.join("values", name + ".pkl"), blob)
@@ -258,6 +266,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
         if dict(os.environ) != env_before:
             write("env0", b"".join(("%s=%s\0" % kv).encode("utf-8", "surrogateescape")
                                    for kv in os.environ.items()))
+        write("gen", str(int(generation) + 1 if generation.isdigit() else 1))
         assigned = sorted(n for n in ns if not n.startswith("__") and changed(n))
         return {"lost": lost_now, "assigned": assigned}
 
