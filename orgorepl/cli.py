@@ -53,19 +53,26 @@ def _fail(err: errors.OrgoError, *, as_json: bool = False) -> None:
     sys.exit(int(err.exit_status))
 
 
-def _settings(conn: dict[str, Any]):
+# settings whose command-line flag is not simply --KEY
+_FLAG_NAMES = {"python_timeout": "--timeout", "bash_timeout": "--timeout", "editing_mode": "--vi",
+               "stateful": "--stateless", "color": "--no-color"}
+
+
+def _settings(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     from orgorepl import config
 
-    settings = config.load({k: conn.get(k) for k in ("base_url", "api_key", "computer")})
+    flags = {k: conn.get(k) for k in ("base_url", "api_key", "computer")}
+    flags.update(extra or {})
+    settings = config.load(flags, flag_names=_FLAG_NAMES)
     for warning in settings.warnings:
         click.echo(f"orgorepl: warning: {warning}", err=True)
     return settings
 
 
-def _connector(conn: dict[str, Any]):
+def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     from orgorepl import connect
 
-    settings = _settings(conn)
+    settings = _settings(conn, extra)
     if conn.get("local"):
         return settings, connect.local_connector(conn.get("computer"))
     return settings, connect.remote_connector(settings.base_url, settings.api_key, settings.computer)
@@ -84,18 +91,28 @@ def _read_arg(text: str) -> str:
 @click.option("--stateless", is_flag=True,
               help="Send submissions raw: no names, cwd or env carried between them.")
 @click.option("--resume", "resume", metavar="ID", help="Reattach to the remote session ID (see %info).")
+@click.option("--theme", metavar="NAME", help="Colour theme (`orgorepl themes` lists them).")
+@click.option("--no-color", "no_color", is_flag=True, help="No colours (also when NO_COLOR is set).")
 @click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
 @click.pass_context
 def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, start_bash, stateless,
-        resume) -> None:
+        resume, theme, no_color) -> None:
     """A REPL and shell for remote Orgo computers.
 
     With no command, opens the interactive session (Python mode; F4 or %bash for bash).
     With input piped in, runs it as one submission and exits with its status.
     """
     early = (ctx.obj or {}).get("early")
+    extra = {
+        "python_timeout": timeout, "bash_timeout": timeout,
+        "editing_mode": "vi" if vi else None,
+        "stateful": False if stateless else None,
+        "theme": theme,
+        "color": "never" if no_color else None,
+    }
     ctx.obj = {"conn": {k: v for k, v in dict(computer=computer, base_url=base_url, api_key=api_key,
-                                                  local=local).items() if v is not None}}
+                                                  local=local).items() if v is not None},
+               "extra": extra}
     if ctx.invoked_subcommand is not None:
         return
     try:
@@ -103,7 +120,7 @@ def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, sta
 
         if resume is not None and not valid_session_id(resume):
             raise errors.ConfigError(f"--resume {resume!r}: a session id is 4-32 hex digits, as %info shows")
-        settings, connector = _connector(ctx.obj["conn"])
+        settings, connector = _connector(ctx.obj["conn"], extra)
     except errors.OrgoError as err:
         if early is not None:
             early.abandon()
@@ -111,24 +128,49 @@ def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, sta
     from orgorepl import repl
     from orgorepl.modes import Mode
 
-    timeouts = {Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout}
-    if timeout:
-        timeouts = {Mode.PYTHON: timeout, Mode.BASH: timeout}
     options = repl.ReplOptions(
         mode=Mode.BASH if start_bash else Mode.PYTHON,
-        timeouts=timeouts,
-        vi=vi,
+        timeouts={Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout},
+        vi=settings.editing_mode == "vi",
         target_label=("local emulator" if local else (settings.computer or settings.base_url)),
-        color=sys.stdout.isatty(),
+        color=_use_color(settings.color),
         secret=settings.api_key,
-        stateful=not stateless,
+        stateful=settings.stateful,
         session_id=resume,
+        toggle_key=settings.toggle_key,
+        history_size=settings.history_size,
+        theme=settings.theme,
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), stdout=sys.stdout, stderr=sys.stderr)
     else:
         status = repl.run_interactive(connector, options, early=early)
     sys.exit(int(status))
+
+
+def _use_color(setting: str) -> bool:
+    """``never`` (or NO_COLOR, or --no-color) wins; ``auto`` means: stdout is a terminal."""
+    if setting == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return setting == "always" or sys.stdout.isatty()
+
+
+@cli.command("config", context_settings=CONTEXT_SETTINGS)
+@click.pass_context
+def config_cmd(ctx) -> None:
+    """Print the effective configuration and where each value came from (the key masked)."""
+    from orgorepl import config, paths
+
+    try:
+        settings = _settings(ctx.obj.get("conn", {}), ctx.obj.get("extra"))
+    except errors.OrgoError as err:
+        _fail(err)
+    click.echo(f"# config file: {paths.config_file()}"
+               + ("" if paths.config_file().exists() else " (not present)"))
+    width = max(len(s.key) for s in config.SCHEMA)
+    for setting in config.SCHEMA:
+        value = settings.masked(setting.key) if setting.secret else repr(settings.values[setting.key])
+        click.echo(f"{setting.key.ljust(width)} = {value}  # {settings.sources[setting.key]}")
 
 
 def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool) -> None:

@@ -46,6 +46,43 @@ def _string(value: Any) -> str:
 _string.expected = "a non-empty string"  # type: ignore[attr-defined]
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUTHY | _FALSY:
+        return value.strip().lower() in _TRUTHY
+    raise ValueError
+
+
+_TRUTHY, _FALSY = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_boolean.expected = "true or false"  # type: ignore[attr-defined]
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value.strip().lower() in options:
+            return value.strip().lower()
+        raise ValueError
+
+    check.expected = "one of " + ", ".join(options)  # type: ignore[attr-defined]
+    return check
+
+
+def _toggle_key(value: Any) -> str:
+    """A key terminals deliver reliably and that is not already an editing key."""
+    import re
+
+    if isinstance(value, str):
+        key = value.strip().lower().replace("ctrl-", "c-")
+        if re.fullmatch(r"f([1-9]|1[0-2])", key) or key in _SAFE_CTRL:
+            return key
+    raise ValueError
+
+
+_SAFE_CTRL = {"c-t", "c-o", "c-g", "c-q", "c-s", "c-y"}
+_toggle_key.expected = "F1..F12 or one of " + ", ".join(sorted(_SAFE_CTRL))  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -66,6 +103,19 @@ SCHEMA: tuple[Setting, ...] = (
         "seconds before a Python submission is killed",
     ),
     Setting("bash_timeout", None, 60, _positive_int(1, 3600), "seconds before a bash submission is killed"),
+    Setting("theme", "ORGOREPL_THEME", "default", _string, "colour theme (`orgorepl themes` lists them)"),
+    Setting("color", None, "auto", _choice("auto", "always", "never"),
+            "colour output: auto (when a terminal), always, never (also NO_COLOR, --no-color)"),
+    Setting("editing_mode", None, "emacs", _choice("emacs", "vi"), "line editing keys (--vi)"),
+    Setting("toggle_key", None, "f4", _toggle_key, "key that switches between Python and bash mode"),
+    Setting("history_size", None, 10000, _positive_int(0, 1_000_000),
+            "entries kept per mode in the history file (0: no history file)"),
+    Setting("stateful", None, True, _boolean,
+            "carry names, cwd and environment between submissions (false: --stateless)"),
+    Setting("output_max_bytes", None, 200_000, _positive_int(1_000, 100_000_000),
+            "show at most this much of one output; the rest via %more / %save-output"),
+    Setting("output_max_lines", None, 2_000, _positive_int(10, 10_000_000),
+            "show at most this many lines of one output (its first and last part)"),
 )
 _BY_KEY = {s.key: s for s in SCHEMA}
 
@@ -103,6 +153,7 @@ def load(
     *,
     env: Mapping[str, str] | None = None,
     config_path: Path | None = None,
+    flag_names: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve every setting; raise ConfigError naming the file/variable/flag and key at fault."""
     env = os.environ if env is None else env
@@ -120,7 +171,8 @@ def load(
             _apply(settings, s, env[s.env], f"env {s.env}")
     for key, value in (flags or {}).items():
         if value is not None:
-            _apply(settings, _BY_KEY[key], value, f"flag --{key.replace('_', '-')}")
+            name = (flag_names or {}).get(key) or "--" + key.replace("_", "-")
+            _apply(settings, _BY_KEY[key], value, f"flag {name}")
     return settings
 
 

@@ -46,6 +46,9 @@ class ReplOptions:
     secret: str | None = None  # the API key: redacted from every history entry
     stateful: bool = True  # carry names, cwd and env between submissions (--stateless: False)
     session_id: str | None = None  # --resume: reattach to this remote session
+    toggle_key: str = "f4"  # the key that switches modes (config toggle_key)
+    history_size: int = 10000  # entries kept per mode on disk (0: none)
+    theme: str = "default"
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +274,8 @@ class InteractiveRepl:
         get_mode = lambda: self.state.mode  # noqa: E731
         self.style = default_style()
         self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
-        self.history = build_history(get_mode, persistent=options.history, secret=options.secret)
+        self.history = build_history(get_mode, persistent=options.history, secret=options.secret,
+                                     max_entries=options.history_size)
         self.lexer = ModeLexer(get_mode)
         self.completer = ReplCompleter(get_mode, {c.name: c.help for c in registry.commands()})
         self.session = build_session(
@@ -280,7 +284,7 @@ class InteractiveRepl:
             lexer=self.lexer,
             completer=self.completer,
             validator=PythonSyntaxValidator(get_mode),
-            key_bindings=keys.build_key_bindings(self.state),
+            key_bindings=keys.build_key_bindings(self.state, toggle_key=options.toggle_key),
             style=self.style,
             vi=options.vi,
             color_depth=self.color_depth,

@@ -63,3 +63,35 @@ def test_invalid_key_value_is_not_echoed():
     with pytest.raises(ConfigError) as info:
         config.load({"api_key": "   "})
     assert "(hidden)" in str(info.value)
+
+
+def test_every_setting_has_a_default_that_passes_its_own_check():
+    for setting in config.SCHEMA:
+        if setting.default is not None:
+            assert setting.check(setting.default) == setting.default, setting.key
+
+
+def test_env_and_file_values_are_parsed_to_their_types(monkeypatch):
+    write_config('stateful = false\nediting_mode = "VI"\ntoggle_key = "Ctrl-T"\n')
+    s = config.load()
+    assert (s.stateful, s.editing_mode, s.toggle_key) == (False, "vi", "c-t")
+    assert s.sources["stateful"] == str(paths.config_file())
+
+
+def test_a_toggle_key_that_would_break_editing_is_refused():
+    write_config('toggle_key = "c-c"\n')
+    with pytest.raises(ConfigError, match="toggle_key.*F1..F12"):
+        config.load()
+
+
+def test_orgorepl_config_shows_sources_and_masks_the_key(orgorepl_cmd, monkeypatch):
+    import subprocess
+
+    write_config('theme = "dark"\n')
+    env = dict(os.environ, ORGO_API_KEY="sk_live_do_not_print_me_1234")
+    out = subprocess.run(orgorepl_cmd + ["--timeout", "42", "config"], capture_output=True, text=True,
+                         env=env).stdout
+    assert "do_not_print_me" not in out
+    assert "api_key" in out and "env ORGO_API_KEY" in out
+    assert f"theme            = 'dark'  # {paths.config_file()}" in out
+    assert "python_timeout   = 42  # flag --timeout" in out

@@ -26,9 +26,27 @@ def redact(text: str, secret: str | None) -> str:
 
 
 class PrivateFileHistory(FileHistory):
-    def __init__(self, filename: Path) -> None:
+    """prompt_toolkit's file format, written 0600, and kept to the newest ``max_entries``."""
+
+    def __init__(self, filename: Path, max_entries: int = 10000) -> None:
         super().__init__(str(filename))
         self._path = Path(filename)
+        self._max = max_entries
+
+    def load_history_strings(self) -> Iterable[str]:
+        items = list(super().load_history_strings())  # newest first
+        if len(items) > 2 * self._max:  # compact now and then, not on every start
+            self._rewrite(list(reversed(items[: self._max])))
+        return items[: self._max]
+
+    def _rewrite(self, oldest_first: list[str]) -> None:
+        tmp = self._path.with_name(self._path.name + ".tmp")
+        with paths.open_private(tmp, "wb") as f:
+            for entry in oldest_first:
+                f.write(b"\n# (kept)\n")
+                for line in entry.split("\n"):
+                    f.write(f"+{line}\n".encode("utf-8", "replace"))
+        tmp.replace(self._path)
 
     def store_string(self, string: str) -> None:
         with paths.open_private(self._path, "ab") as f:
@@ -83,12 +101,13 @@ class ModalHistory(History):
         self.current.store_string(redact(string, self._secret))
 
 
-def build_history(get_mode: Callable[[], Mode], *, persistent: bool, secret: str | None) -> ModalHistory:
+def build_history(get_mode: Callable[[], Mode], *, persistent: bool, secret: str | None,
+                  max_entries: int = 10000) -> ModalHistory:
     """Per-mode histories in ``paths.history_file(mode)``; files load in a background thread."""
     stores: dict[Mode, History] = {}
     for mode in Mode:
-        if persistent:
-            stores[mode] = ThreadedHistory(PrivateFileHistory(paths.history_file(mode.value)))
+        if persistent and max_entries > 0:
+            stores[mode] = ThreadedHistory(PrivateFileHistory(paths.history_file(mode.value), max_entries))
         else:
             stores[mode] = InMemoryHistory()
     return ModalHistory(get_mode, stores, secret)

@@ -115,7 +115,7 @@ def dedent_or_backspace(buffer: Buffer) -> None:
         buffer.delete_before_cursor(1)
 
 
-def build_key_bindings(state: UiState) -> KeyBindings:
+def build_key_bindings(state: UiState, *, toggle_key: str = "f4") -> KeyBindings:
     kb = KeyBindings()
     focused = has_focus(DEFAULT_BUFFER)
     typing = focused & (emacs_insert_mode | vi_insert_mode) & ~has_selection
@@ -138,8 +138,8 @@ def build_key_bindings(state: UiState) -> KeyBindings:
     def _ctrl_c(event: KeyPressEvent) -> None:
         clear_input(event.current_buffer)
 
-    @kb.add("f4")
-    def _f4(event: KeyPressEvent) -> None:
+    @kb.add(toggle_key)
+    def _toggle(event: KeyPressEvent) -> None:
         buffer = event.app.layout.get_buffer_by_name(DEFAULT_BUFFER)
         if buffer is not None:
             toggle_mode(state, buffer)
