@@ -16,6 +16,7 @@ import click
 
 from orgorepl import __version__, errors
 from orgorepl.exitstatus import ExitStatus
+from orgorepl.modes import Mode
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -23,8 +24,13 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 def _connection_options(fn: Callable) -> Callable:
     """Options every command that talks to a computer accepts (also before the subcommand)."""
     opts = [
-        click.option("--computer", "-c", "computer", metavar="ID|NAME",
-                     help="Computer to use (id or name). Default: ORGO_COMPUTER, or the only one."),
+        click.option("--computer", "-c", "computer", metavar="ID|NAME", multiple=True,
+                     help="Computer to use (id or name); repeat it to run on several at once. "
+                          "Default: ORGO_COMPUTER, or the only one."),
+        click.option("--workspace", "-w", "workspace", metavar="NAME",
+                     help="Run on every running computer of this workspace (fan-out)."),
+        click.option("--parallel", type=click.IntRange(1, 256), metavar="N",
+                     help="Fan-out: at most N computers at a time (default 8)."),
         click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
         click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
         click.option("--local", is_flag=True, default=None,
@@ -38,7 +44,7 @@ def _connection_options(fn: Callable) -> Callable:
 def _merged(ctx: click.Context, **given: Any) -> dict[str, Any]:
     """Subcommand options override the same options given before the subcommand."""
     base = dict((ctx.obj or {}).get("conn", {}))
-    base.update({k: v for k, v in given.items() if v is not None})
+    base.update({k: v for k, v in given.items() if v is not None and v != ()})
     return base
 
 
@@ -61,7 +67,7 @@ _FLAG_NAMES = {"python_timeout": "--timeout", "bash_timeout": "--timeout", "edit
 def _settings(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     from orgorepl import config
 
-    flags = {k: conn.get(k) for k in ("base_url", "api_key", "computer")}
+    flags = {k: conn.get(k) for k in ("base_url", "api_key")}
     flags.update(extra or {})
     settings = config.load(flags, flag_names=_FLAG_NAMES)
     for warning in settings.warnings:
@@ -73,9 +79,13 @@ def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     from orgorepl import connect
 
     settings = _settings(conn, extra)
+    refs = list(conn.get("computer") or ())
+    if not refs and settings.computer and not conn.get("workspace"):
+        refs = [settings.computer]
     if conn.get("local"):
-        return settings, connect.local_connector(conn.get("computer"))
-    return settings, connect.remote_connector(settings.base_url, settings.api_key, settings.computer)
+        return settings, connect.local_connector(refs, workspace=conn.get("workspace"))
+    return settings, connect.remote_connector(settings.base_url, settings.api_key, refs,
+                                              workspace=conn.get("workspace"))
 
 
 def _read_arg(text: str) -> str:
@@ -95,8 +105,8 @@ def _read_arg(text: str) -> str:
 @click.option("--no-color", "no_color", is_flag=True, help="No colours (also when NO_COLOR is set).")
 @click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
 @click.pass_context
-def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, start_bash, stateless,
-        resume, theme, no_color) -> None:
+def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, local, timeout, vi,
+        start_bash, stateless, resume, theme, no_color) -> None:
     """A REPL and shell for remote Orgo computers.
 
     With no command, opens the interactive session (Python mode; F4 or %bash for bash).
@@ -110,7 +120,8 @@ def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, sta
         "theme": theme,
         "color": "never" if no_color else None,
     }
-    ctx.obj = {"conn": {k: v for k, v in dict(computer=computer, base_url=base_url, api_key=api_key,
+    ctx.obj = {"conn": {k: v for k, v in dict(computer=computer or None, workspace=workspace,
+                                                  parallel=parallel, base_url=base_url, api_key=api_key,
                                                   local=local).items() if v is not None},
                "extra": extra}
     if ctx.invoked_subcommand is not None:
@@ -126,13 +137,14 @@ def cli(ctx: click.Context, computer, base_url, api_key, local, timeout, vi, sta
             early.abandon()
         _fail(err)
     from orgorepl import repl
-    from orgorepl.modes import Mode
 
     options = repl.ReplOptions(
         mode=Mode.BASH if start_bash else Mode.PYTHON,
         timeouts={Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout},
         vi=settings.editing_mode == "vi",
-        target_label=("local emulator" if local else (settings.computer or settings.base_url)),
+        target_label=("local emulator" if local else
+                      (", ".join(computer) or workspace or settings.computer or settings.base_url)),
+        parallel=parallel or 8,
         color=_use_color(settings.color),
         secret=settings.api_key,
         stateful=settings.stateful,
@@ -201,15 +213,19 @@ def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: b
 @click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
 @click.argument("code")
 @click.pass_context
-def exec_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, code) -> None:
-    """Run Python CODE once on a computer ('-' reads it from stdin).
+def exec_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeout, as_json, code) -> None:
+    """Run Python CODE once on a computer, or on several ('-' reads it from stdin).
 
-    Exit status: 0 ok, 1 remote exception, 124 timeout, 10-16 client errors (see README).
+    Exit status: 0 ok, 1 remote exception, 124 timeout, 10-16 client errors (see README);
+    with several computers, the status of the first one that did not succeed.
     """
-    conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+    conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
+                   api_key=api_key, local=local)
     source = _read_arg(code)
 
     def work(connection) -> int:
+        if len(connection.targets) > 1:
+            return _fanout_oneshot(connection, Mode.PYTHON, source, timeout, as_json, conn.get("parallel"))
         result = connection.client.exec(connection.computer.id, source, timeout)
         if as_json:
             click.echo(json.dumps({"output": result.output, "success": result.success,
@@ -235,15 +251,19 @@ def exec_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, code) ->
 @click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
 @click.argument("command")
 @click.pass_context
-def bash_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, command) -> None:
-    """Run a bash COMMAND once on a computer ('-' reads it from stdin).
+def bash_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeout, as_json, command) -> None:
+    """Run a bash COMMAND once on a computer, or on several ('-' reads it from stdin).
 
-    Exit status: the remote exit code; 124 on timeout; 10-16 client errors (see README).
+    Exit status: the remote exit code; 124 on timeout; 10-16 client errors (see README);
+    with several computers, the status of the first one that did not succeed.
     """
-    conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+    conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
+                   api_key=api_key, local=local)
     source = _read_arg(command)
 
     def work(connection) -> int:
+        if len(connection.targets) > 1:
+            return _fanout_oneshot(connection, Mode.BASH, source, timeout, as_json, conn.get("parallel"))
         result = connection.client.bash(connection.computer.id, source, timeout)
         if as_json:
             click.echo(json.dumps({"output": result.output, "exit_code": result.exit_code,
@@ -263,10 +283,11 @@ def bash_cmd(ctx, computer, base_url, api_key, local, timeout, as_json, command)
 @_connection_options
 @click.option("--json", "as_json", is_flag=True, help="Print workspaces and computers as JSON.")
 @click.pass_context
-def computers_cmd(ctx, computer, base_url, api_key, local, as_json) -> None:
+def computers_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, as_json) -> None:
     """List workspaces and their computers with status."""
     conn = _merged(ctx, computer=None, base_url=base_url, api_key=api_key, local=local)
     conn.pop("computer", None)
+    conn.pop("workspace", None)
 
     def work(connection) -> int:
         workspaces = connection.client.list_workspaces()
@@ -297,8 +318,9 @@ def _lifecycle(action: str):
     @_connection_options
     @click.argument("target", metavar="ID|NAME", required=False)
     @click.pass_context
-    def command(ctx, computer, base_url, api_key, local, target) -> None:
-        conn = _merged(ctx, computer=target or computer, base_url=base_url, api_key=api_key, local=local)
+    def command(ctx, computer, workspace, parallel, base_url, api_key, local, target) -> None:
+        conn = _merged(ctx, computer=(target,) if target else computer, base_url=base_url,
+                       api_key=api_key, local=local)
 
         def work(connection) -> int:
             reply = getattr(connection.client, action)(connection.computer.id)
@@ -341,6 +363,21 @@ def serve_cmd(host, port, api_key, count, data_dir) -> None:
     except OSError as exc:
         click.echo(f"orgorepl serve: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(int(ExitStatus.USAGE))
+
+
+def _fanout_oneshot(connection, mode, source: str, timeout: int, as_json: bool, parallel) -> int:
+    """Several computers at once: grouped plain output (or one JSON object per computer)."""
+    from orgorepl import fanout
+    from orgorepl.session.carry import RemoteSession
+
+    targets = [fanout.Target(c, RemoteSession(stateful=False)) for c in connection.targets]
+    results = fanout.run(connection.make_async, targets, mode, source, timeout,
+                         parallel=parallel or fanout.DEFAULT_PARALLEL)
+    if as_json:
+        click.echo(json.dumps(fanout.to_json(results), indent=2))
+    else:
+        _write_output("".join(text for _, text, *_ in fanout.render(results, mode=mode, timeout=timeout)))
+    return fanout.exit_status(results)
 
 
 def _write_output(text: str) -> None:

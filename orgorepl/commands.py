@@ -86,7 +86,8 @@ class CommandResult:
     clear_screen: bool = False
     exit: bool = False
     set_stateful: bool | None = None
-    remote: str | None = None  # work the REPL does on the computer: "state" (list) or "reset"
+    remote: str | None = None  # work the REPL does on the computer: "state", "reset", "target"
+    payload: tuple[str, ...] = ()  # the remote work's arguments
 
 
 Handler = Callable[[CommandContext, str], CommandResult]
@@ -314,3 +315,18 @@ def format_state(rows: Sequence, session_id: str) -> str:
             line += f" ({r.reason})"
         lines.append(line)
     return "\n".join(lines)
+
+
+@registry.command("target", usage="%target [list | add NAME... | remove NAME...]",
+                  help="the computers each submission runs on (several: fan-out)")
+def _target(ctx: CommandContext, args: str) -> CommandResult:
+    words = args.split()
+    verb = words[0].lower() if words else "list"
+    names = tuple(words[1:])
+    if verb not in ("list", "add", "remove", "rm"):
+        return CommandResult(text="%target wants list, add NAME... or remove NAME...", error=True)
+    if verb == "list" and names:
+        return CommandResult(text="%target list takes no names", error=True)
+    if verb in ("add", "remove", "rm") and not names:
+        return CommandResult(text=f"%target {verb} wants at least one computer id or name", error=True)
+    return CommandResult(remote="target", payload=("remove" if verb == "rm" else verb,) + names)

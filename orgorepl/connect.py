@@ -22,11 +22,17 @@ if TYPE_CHECKING:  # pragma: no cover
 @dataclass
 class Connection:
     client: "OrgoClient"
-    computer: protocol.Computer
+    computer: protocol.Computer  # the first target: the one a single-computer session talks to
     base_url: str
     local: bool = False
+    targets: list[protocol.Computer] = field(default_factory=list)  # every computer (fan-out)
+    make_async: Callable[[], Any] | None = field(default=None, repr=False)  # AsyncOrgoClient factory
     _cleanup: list[Callable[[], Any]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            self.targets = [self.computer]
 
     def close(self) -> None:
         with self._lock:
@@ -41,7 +47,47 @@ class Connection:
 Connector = Callable[[], Connection]
 
 
-def remote_connector(base_url: str, api_key: str | None, computer: str | None) -> Connector:
+def _as_list(refs: Any) -> list[str]:
+    if refs is None:
+        return []
+    return [refs] if isinstance(refs, str) else list(refs)
+
+
+def resolve_targets(client: "OrgoClient", refs: Any, workspace: str | None = None) -> list[protocol.Computer]:
+    """The computers named by ``refs`` (ids or names) plus every running one in ``workspace``.
+
+    One name is resolved the way a single-computer session always was (including "the only one
+    there is" when nothing is named); several, or a workspace, are resolved from one listing.
+    """
+    refs = _as_list(refs)
+    if workspace is None and len(refs) <= 1:
+        return [client.resolve_computer(refs[0] if refs else None)]
+    from orgorepl.client import pick_computer
+
+    workspaces = client.list_workspaces()
+    chosen: list[protocol.Computer] = []
+    if workspace is not None:
+        wanted = workspace.lower()
+        matches = [w for w in workspaces if w.id == workspace or w.name.lower() == wanted]
+        if not matches:
+            names = ", ".join(w.name for w in workspaces) or "(none)"
+            raise errors.ResolutionError(f"no workspace named {workspace!r}; available: {names}",
+                                         candidates=[w.name for w in workspaces])
+        running = [c for w in matches for c in w.computers if c.status == "running"]
+        if not running:
+            raise errors.ResolutionError(f"workspace {workspace!r} has no running computer")
+        chosen.extend(running)
+    every = [c for w in workspaces for c in w.computers]
+    for ref in refs:
+        chosen.append(pick_computer(every, ref))
+    unique: dict[str, protocol.Computer] = {}
+    for c in chosen:
+        unique.setdefault(c.id, c)
+    return list(unique.values())
+
+
+def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
+                     workspace: str | None = None) -> Connector:
     """A connector for a real (or any already running) Orgo API."""
 
     def connect() -> Connection:
@@ -49,21 +95,23 @@ def remote_connector(base_url: str, api_key: str | None, computer: str | None) -
             raise errors.ConfigError(
                 "no API key: set ORGO_API_KEY, pass --api-key, or try the local emulator with --local"
             )
-        from orgorepl.client import OrgoClient
+        from orgorepl.client import AsyncOrgoClient, OrgoClient
 
         client = OrgoClient(api_key=api_key, base_url=base_url)
-        conn_cleanup: list[Callable[[], Any]] = [client.close]
         try:
-            target = client.resolve_computer(computer)
+            targets = resolve_targets(client, computer, workspace)
         except BaseException:
             client.close()
             raise
-        return Connection(client=client, computer=target, base_url=base_url, _cleanup=conn_cleanup)
+        return Connection(client=client, computer=targets[0], base_url=base_url, targets=targets,
+                          make_async=lambda: AsyncOrgoClient(api_key=api_key, base_url=base_url),
+                          _cleanup=[client.close])
 
     return connect
 
 
-def local_connector(computer: str | None = None, *, data_dir: Path | None = None) -> Connector:
+def local_connector(computer: Any = None, *, data_dir: Path | None = None,
+                    workspace: str | None = None) -> Connector:
     """A connector that starts the embedded emulator on a random port with a random key.
 
     Its data dir persists between runs (like a real computer's disk), so files written in one
@@ -71,7 +119,7 @@ def local_connector(computer: str | None = None, *, data_dir: Path | None = None
     """
 
     def connect() -> Connection:
-        from orgorepl.client import OrgoClient
+        from orgorepl.client import AsyncOrgoClient, OrgoClient
         from orgorepl.emulator import EmbeddedEmulator
 
         directory = data_dir or paths.local_emulator_dir()
@@ -82,12 +130,13 @@ def local_connector(computer: str | None = None, *, data_dir: Path | None = None
             raise errors.ConfigError(f"local emulator in {directory}: {exc}") from None
         try:
             client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url)
-            target = client.resolve_computer(computer)
+            targets = resolve_targets(client, computer, workspace)
         except BaseException:
             emu.stop()
             raise
         return Connection(
-            client=client, computer=target, base_url=emu.base_url, local=True,
+            client=client, computer=targets[0], base_url=emu.base_url, local=True, targets=targets,
+            make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url),
             _cleanup=[emu.stop, client.close],
         )
 

@@ -49,6 +49,7 @@ class ReplOptions:
     toggle_key: str = "f4"  # the key that switches modes (config toggle_key)
     history_size: int = 10000  # entries kept per mode on disk (0: none)
     theme: str = "default"
+    parallel: int = 8  # fan-out: at most this many computers at a time
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +272,7 @@ class InteractiveRepl:
         if options.session_id:
             self.remote.session_id = options.session_id
             self.remote.used = True
+        self._targets: list | None = None  # fanout.Target per computer, once connected
         get_mode = lambda: self.state.mode  # noqa: E731
         self.style = default_style()
         self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
@@ -435,6 +437,8 @@ class InteractiveRepl:
         from orgorepl.ui.state import LastCall
 
         timeout = self.state.timeouts[Mode.PYTHON]
+        if self._fan_out(Mode.PYTHON, code, timeout):
+            return
         run = self._call(lambda c: run_python(c, self.remote, code, timeout, echo=True),
                          phase="python on {computer}", timeout=timeout)
         if run is None:
@@ -456,6 +460,8 @@ class InteractiveRepl:
         from orgorepl.ui.state import LastCall
 
         timeout = self.state.timeouts[Mode.BASH]
+        if self._fan_out(Mode.BASH, command, timeout):
+            return
         run = self._call(lambda c: run_bash(c, self.remote, command, timeout),
                          phase="bash on {computer}", timeout=timeout)
         if run is None:
@@ -471,6 +477,79 @@ class InteractiveRepl:
             self.state.last = LastCall("exit", str(result.exit_code), run.elapsed)
         else:
             self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    # -- many computers
+
+    def targets(self) -> list:
+        """One fanout.Target per computer; the first shares the single-computer session."""
+        from orgorepl import fanout
+
+        connection = self.link.connection
+        if self._targets is None and connection is not None:
+            self._targets = [fanout.Target(connection.targets[0], self.remote)] + [
+                fanout.Target(c, RemoteSession(stateful=self.remote.stateful)) for c in connection.targets[1:]
+            ]
+        return self._targets or []
+
+    def _fan_out(self, mode: Mode, text: str, timeout: int) -> bool:
+        """Run on every target when there are several; False when this is a one-computer session."""
+        from orgorepl import fanout
+        from orgorepl.ui.state import LastCall
+
+        if self.link.connection is None or len(self.targets()) < 2:
+            return False
+        targets = self.targets()
+        for t in targets:
+            t.session.stateful = self.remote.stateful
+        results = self._call(
+            lambda c: fanout.run(c.make_async, targets, mode, text, timeout, parallel=self.options.parallel),
+            phase=f"{mode.value} on {len(targets)} computers", timeout=timeout,
+        )
+        if results is None:
+            return True
+        self.print(fanout.render(results, mode=mode, timeout=timeout))
+        ok = sum(r.kind == "ok" for r in results)
+        elapsed = max((r.elapsed for r in results), default=0.0)
+        self.state.last = LastCall("ok" if ok == len(results) else "error", f"{ok}/{len(results)} ok", elapsed)
+        return True
+
+    def _edit_targets(self, payload: tuple[str, ...]) -> None:
+        verb, names = payload[0], payload[1:]
+        from orgorepl import fanout
+
+        if verb == "list":
+            if self.link.connection is None:
+                self.note("not connected yet", error=True)
+                return
+            rows = [f"  {t.name}  {t.computer.id}  {t.computer.status}" for t in self.targets()]
+            self.print([("class:meta.text", f"{len(rows)} target(s):\n" + "\n".join(rows))])
+            return
+        if verb == "add":
+            from orgorepl.connect import resolve_targets
+
+            found = self._call(lambda c: resolve_targets(c.client, list(names)),
+                               phase="looking up computers", timeout=None)
+            if found is None:
+                return
+            have = {t.computer.id for t in self.targets()}
+            for computer in found:
+                if computer.id not in have:
+                    self.targets().append(fanout.Target(computer, RemoteSession(stateful=self.remote.stateful)))
+                    self.note(f"added {computer.name} ({computer.id})")
+        else:
+            keep = [t for t in self.targets() if t.name not in names and t.computer.id not in names]
+            unknown = [n for n in names if all(n not in (t.name, t.computer.id) for t in self.targets())]
+            if unknown:
+                self.note("not a target: " + ", ".join(unknown), error=True)
+            if not keep:
+                self.note("the last target stays: a session needs one computer", error=True)
+                return
+            self._targets[:] = keep
+            self.remote = keep[0].session
+            self.link.connection.computer = keep[0].computer
+            self.state.computer_name = keep[0].name
+        count = len(self.targets())
+        self.note(f"{count} target(s): " + ", ".join(t.name for t in self.targets()))
 
     def _follow_cwd(self) -> None:
         self.state.cwd = self.remote.short_cwd() if self.remote.stateful else None
@@ -522,7 +601,9 @@ class InteractiveRepl:
         if result.set_stateful is not None:
             self.remote.stateful = self.state.stateful = result.set_stateful
             self._follow_cwd()
-        if result.remote == "state":
+        if result.remote == "target":
+            self._edit_targets(result.payload)
+        elif result.remote == "state":
             self._show_state()
         elif result.remote == "reset":
             self._reset_session()
