@@ -314,23 +314,44 @@ def computers_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, 
     _run_oneshot(conn, work, as_json=as_json)
 
 
+_GOALS = {"start": "running", "restart": "running", "stop": "stopped"}
+
+
 def _lifecycle(action: str):
     @_connection_options
     @click.argument("target", metavar="ID|NAME", required=False)
     @click.pass_context
-    def command(ctx, computer, workspace, parallel, base_url, api_key, local, target) -> None:
+    def command(ctx, computer, workspace, parallel, base_url, api_key, local, target, wait) -> None:
         conn = _merged(ctx, computer=(target,) if target else computer, base_url=base_url,
                        api_key=api_key, local=local)
 
         def work(connection) -> int:
-            reply = getattr(connection.client, action)(connection.computer.id)
-            status = reply.get("status") if isinstance(reply, dict) else None
-            click.echo(f"{connection.computer.name}: {action} requested" + (f" ({status})" if status else ""))
+            from orgorepl.lifecycle import GOAL, change_state
+
+            name = connection.computer.name
+            tty = sys.stderr.isatty()
+
+            def progress(status: str, elapsed: float) -> None:
+                if tty:
+                    click.echo(f"\r{name}: {status} ({elapsed:.0f}s)\x1b[K", nl=False, err=True)
+
+            result = change_state(connection.client, connection.computer, action, wait=wait,
+                                  progress=progress)
+            if tty:
+                click.echo("\r\x1b[K", nl=False, err=True)
+            if not result.changed:
+                click.echo(f"{name} is already {result.computer.status}")
+            elif wait:
+                click.echo(f"{name}: {GOAL[action]} ({result.waited:.1f}s)")
+            else:
+                click.echo(f"{name}: {action} requested ({result.computer.status} before)")
             return ExitStatus.OK
 
         _run_oneshot(conn, work, as_json=False)
 
-    command.__doc__ = f"{action.capitalize()} a computer."
+    command = click.option("--no-wait", "wait", is_flag=True, flag_value=False, default=True,
+                           help="Return once the request is accepted.")(command)
+    command.__doc__ = f"{action.capitalize()} a computer and wait until it is {_GOALS[action]}."
     return command
 
 

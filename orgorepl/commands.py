@@ -330,3 +330,10 @@ def _target(ctx: CommandContext, args: str) -> CommandResult:
     if verb in ("add", "remove", "rm") and not names:
         return CommandResult(text=f"%target {verb} wants at least one computer id or name", error=True)
     return CommandResult(remote="target", payload=("remove" if verb == "rm" else verb,) + names)
+
+
+@registry.command("start", help="start the computer if it is stopped, and wait until it runs")
+def _start(ctx: CommandContext, args: str) -> CommandResult:
+    if args:
+        return CommandResult(text="%start takes no arguments", error=True)
+    return CommandResult(remote="start")

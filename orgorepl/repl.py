@@ -345,11 +345,15 @@ class InteractiveRepl:
             state.link, state.link_error = Link.READY, None
             state.computer_name, state.computer_status = computer.name, computer.status
             where = "the local emulator" if link.connection.local else link.connection.base_url
-            self.board.post([
+            notice = [
                 ("class:note", "connected to "),
                 ("class:toolbar.computer", computer.name),
                 ("class:note", f" ({computer.status}) · {computer.id} · {where}"),
-            ])
+            ]
+            if computer.status in ("stopped", "suspended"):
+                notice.append(("class:note.error", f"\n{computer.name} is {computer.status}: "
+                                                    "%start starts it (or run code: it may wake it)"))
+            self.board.post(notice)
         elif link.connecting:
             state.link = Link.CONNECTING
             self.board.post(None)
@@ -601,7 +605,9 @@ class InteractiveRepl:
         if result.set_stateful is not None:
             self.remote.stateful = self.state.stateful = result.set_stateful
             self._follow_cwd()
-        if result.remote == "target":
+        if result.remote == "start":
+            self._start_computer()
+        elif result.remote == "target":
             self._edit_targets(result.payload)
         elif result.remote == "state":
             self._show_state()
@@ -609,6 +615,17 @@ class InteractiveRepl:
             self._reset_session()
         if result.exit:
             self._exit = True
+
+    def _start_computer(self) -> None:
+        from orgorepl.lifecycle import change_state
+
+        done = self._call(lambda c: change_state(c.client, c.computer, "start"),
+                          phase="starting {computer}", timeout=None)
+        if done is None:
+            return
+        self.state.computer_status = done.computer.status
+        self.note(f"{done.computer.name} is already running" if not done.changed
+                  else f"{done.computer.name} is running ({done.waited:.1f}s)")
 
     def _show_state(self) -> None:
         from orgorepl.commands import format_state
