@@ -82,10 +82,11 @@ def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     refs = list(conn.get("computer") or ())
     if not refs and settings.computer and not conn.get("workspace"):
         refs = [settings.computer]
+    margin = settings.timeout_margin
     if conn.get("local"):
-        return settings, connect.local_connector(refs, workspace=conn.get("workspace"))
+        return settings, connect.local_connector(refs, workspace=conn.get("workspace"), timeout_margin=margin)
     return settings, connect.remote_connector(settings.base_url, settings.api_key, refs,
-                                              workspace=conn.get("workspace"))
+                                              workspace=conn.get("workspace"), timeout_margin=margin)
 
 
 def _read_arg(text: str) -> str:

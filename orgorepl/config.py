@@ -103,6 +103,8 @@ SCHEMA: tuple[Setting, ...] = (
         "seconds before a Python submission is killed",
     ),
     Setting("bash_timeout", None, 60, _positive_int(1, 3600), "seconds before a bash submission is killed"),
+    Setting("timeout_margin", "ORGOREPL_TIMEOUT_MARGIN", 15, _positive_int(1, 600),
+            "seconds to wait past a submission's timeout for the computer's answer before giving up"),
     Setting("theme", "ORGOREPL_THEME", "default", _string, "colour theme (`orgorepl themes` lists them)"),
     Setting("color", None, "auto", _choice("auto", "always", "never"),
             "colour output: auto (when a terminal), always, never (also NO_COLOR, --no-color)"),

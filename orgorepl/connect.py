@@ -87,8 +87,12 @@ def resolve_targets(client: "OrgoClient", refs: Any, workspace: str | None = Non
 
 
 def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
-                     workspace: str | None = None) -> Connector:
-    """A connector for a real (or any already running) Orgo API."""
+                     workspace: str | None = None, *, timeout_margin: float = 15.0) -> Connector:
+    """A connector for a real (or any already running) Orgo API.
+
+    ``timeout_margin``: how long past a submission's own timeout the client waits for the
+    answer (the server needs a moment to report the kill; a slow network needs more).
+    """
 
     def connect() -> Connection:
         if not api_key:
@@ -97,21 +101,22 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
             )
         from orgorepl.client import AsyncOrgoClient, OrgoClient
 
-        client = OrgoClient(api_key=api_key, base_url=base_url)
+        client = OrgoClient(api_key=api_key, base_url=base_url, timeout_margin=timeout_margin)
         try:
             targets = resolve_targets(client, computer, workspace)
         except BaseException:
             client.close()
             raise
         return Connection(client=client, computer=targets[0], base_url=base_url, targets=targets,
-                          make_async=lambda: AsyncOrgoClient(api_key=api_key, base_url=base_url),
+                          make_async=lambda: AsyncOrgoClient(api_key=api_key, base_url=base_url,
+                                                             timeout_margin=timeout_margin),
                           _cleanup=[client.close])
 
     return connect
 
 
 def local_connector(computer: Any = None, *, data_dir: Path | None = None,
-                    workspace: str | None = None) -> Connector:
+                    workspace: str | None = None, timeout_margin: float = 15.0) -> Connector:
     """A connector that starts the embedded emulator on a random port with a random key.
 
     Its data dir persists between runs (like a real computer's disk), so files written in one
@@ -129,14 +134,15 @@ def local_connector(computer: Any = None, *, data_dir: Path | None = None,
         except ValueError as exc:  # a corrupt emulator.json: say where, never overwrite it
             raise errors.ConfigError(f"local emulator in {directory}: {exc}") from None
         try:
-            client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url)
+            client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url, timeout_margin=timeout_margin)
             targets = resolve_targets(client, computer, workspace)
         except BaseException:
             emu.stop()
             raise
         return Connection(
             client=client, computer=targets[0], base_url=emu.base_url, local=True, targets=targets,
-            make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url),
+            make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url,
+                                               timeout_margin=timeout_margin),
             _cleanup=[emu.stop, client.close],
         )
 
