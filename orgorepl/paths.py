@@ -57,9 +57,15 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def open_private(path: Path, mode: str = "a", encoding: str | None = "utf-8"):
-    """Open a file that may hold code or keys, created 0600 in a 0700 directory."""
-    ensure_private_dir(path.parent)
+def open_private(path: Path, mode: str = "a", encoding: str | None = "utf-8", *, private_dir: bool = True):
+    """Open a file that may hold code or keys, created 0600 in a 0700 directory.
+
+    ``private_dir=False`` is for a path the user chose (a transcript, a log): the file is still
+    0600, but its directory must exist and is left as it is (never tightened to 0700: it may be
+    the user's project or home directory).
+    """
+    if private_dir:
+        ensure_private_dir(path.parent)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
     fd = os.open(path, flags, 0o600)
     try:
