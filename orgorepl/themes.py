@@ -18,10 +18,11 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from orgorepl import paths
 from orgorepl.errors import ConfigError
@@ -136,9 +137,10 @@ _KEYS = {
 _ANSI = frozenset(
     "ansi" + c
     for c in (
-        "default black red green yellow blue magenta cyan gray white brightblack brightred "
-        "brightgreen brightyellow brightblue brightmagenta brightcyan"
-    ).split()
+        "default", "black", "red", "green", "yellow", "blue", "magenta", "cyan", "gray", "white",
+        "brightblack", "brightred", "brightgreen", "brightyellow", "brightblue", "brightmagenta",
+        "brightcyan",
+    )
 )
 _ATTRIBUTES = frozenset(
     w + a for a in ("bold", "italic", "underline", "strike", "blink", "reverse", "hidden", "dim")
@@ -160,7 +162,7 @@ class ThemeSource:
     name: str
     location: Location
     origin: str  # "bundled", "user" or "file"
-    shadows: "ThemeSource | None" = None  # the bundled theme a user theme of the same name hides
+    shadows: ThemeSource | None = None  # the bundled theme a user theme of the same name hides
 
     @property
     def path(self) -> str:

@@ -104,7 +104,7 @@ def test_every_bundled_theme_loads_through_the_user_path_and_the_user_copy_wins(
     bundled = themes.load(name)
     text = Path(bundled.source.path).read_text()
     assert '"prompt.python" = ' in text
-    text = re.sub(r'^"prompt\.python" = .*$', '"prompt.python" = "#123456 underline"', text, flags=re.M)
+    text = re.sub(r'^"prompt\.python" = .*$', '"prompt.python" = "#123456 underline"', text, flags=re.MULTILINE)
     write(folder, name, text)
 
     source = themes.available()[name]
@@ -116,7 +116,7 @@ def test_every_bundled_theme_loads_through_the_user_path_and_the_user_copy_wins(
         {k: v for k, v in bundled.styles.items() if k != "prompt.python"}
     assert mine.pygments == bundled.pygments and mine.pygments_style == bundled.pygments_style
 
-    theme, style, warning = load_style(name)
+    _, style, warning = load_style(name)
     assert warning is None
     params = [p for group in sgr_params(screen([("class:prompt.python", ">>> ")], style)) for p in group]
     assert "38;2;18;52;86" in ";".join(params) and "4" in params  # the user's colour, underlined
@@ -192,7 +192,7 @@ def test_a_broken_theme_is_one_line_naming_file_and_key_and_the_default_takes_ov
     assert warning is not None and str(path) in warning and "using the default theme" in warning
     assert "\n" not in warning
 
-    theme, style, warning = load_style(name)
+    theme, _, warning = load_style(name)
     assert theme.name == "default" and str(path) in warning
 
 
@@ -203,7 +203,7 @@ def test_an_unknown_pygments_style_is_caught_before_drawing_and_falls_back(isola
         build_style(theme)
     message = info.value.one_line()
     assert message.startswith(f"{path}: pygments_style = 'monokia'") and "did you mean 'monokai'?" in message
-    fallback, style, warning = load_style("typo")
+    fallback, _, warning = load_style("typo")
     assert fallback.name == "default" and "monokia" in warning and str(path) in warning
 
 
@@ -409,7 +409,7 @@ def test_an_installed_wheel_finds_and_builds_every_bundled_theme(tmp_path):
     )
     for where in (tmp_path / "site", wheel):
         run = subprocess.run(
-            [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            [sys.executable, "-c", probe], check=False, cwd=tmp_path, capture_output=True, text=True, timeout=60,
             env={"PYTHONPATH": str(where), "ORGOREPL_CONFIG_DIR": str(tmp_path / "nothing"),
                  "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         )

@@ -14,9 +14,13 @@ would not be monochrome).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from prompt_toolkit.styles import Style
-from prompt_toolkit.styles.pygments import pygments_token_to_classname, style_from_pygments_cls
+from prompt_toolkit.styles.pygments import (
+    pygments_token_to_classname,
+    style_from_pygments_cls,
+)
 
 from orgorepl import themes
 from orgorepl.errors import ConfigError
@@ -45,7 +49,9 @@ def default_style() -> Style:
     return build_style(themes.default_theme())
 
 
-def load_style(name: str | None, env=None) -> tuple[Theme, Style, str | None]:
+def load_style(
+    name: str | None, env: Mapping[str, str] | None = None
+) -> tuple[Theme, Style, str | None]:
     """Theme ``name`` and its Style, or the bundled default and a one-line warning saying why.
 
     The whole check (file, Pygments base, every style string) happens here, so a broken theme

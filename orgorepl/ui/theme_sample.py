@@ -17,7 +17,12 @@ from prompt_toolkit.styles import BaseStyle, default_ui_style, merge_styles
 
 from orgorepl.errors import ConnectError
 from orgorepl.modes import Mode
-from orgorepl.render.result import render_bash, render_error_line, render_exec, render_note
+from orgorepl.render.result import (
+    render_bash,
+    render_error_line,
+    render_exec,
+    render_note,
+)
 from orgorepl.themes import Theme
 from orgorepl.ui.lexer import ModeLexer
 from orgorepl.ui.prompt import continuation_fragments, prompt_fragments
