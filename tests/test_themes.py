@@ -25,7 +25,7 @@ from orgorepl import themes
 from orgorepl.errors import ConfigError
 from orgorepl.modes import Mode
 from orgorepl.ui.style import build_style, default_style, load_style, token_class
-from orgorepl.ui.theme_sample import sample, sample_html
+from orgorepl.ui.theme_sample import docs_samples, sample, sample_html
 
 REPO = Path(__file__).resolve().parent.parent
 PKG = REPO / "orgorepl"
@@ -339,6 +339,14 @@ def test_sample_html_draws_the_theme_with_escaped_text():
     assert "color:#87d75f" in page  # the dark prompt
     assert "&gt;&gt;&gt; " in page and "<cell>" not in page and "&lt;cell&gt;" in page
     assert "background:#ffffff" in sample_html(themes.load("light"))
+
+
+def test_docs_samples_show_every_bundled_theme_and_never_a_users(isolated_env):
+    write(user_themes(isolated_env), "dark", 'extends = "dark"\ndescription = "mine, not for the docs"\n')
+    markdown = docs_samples()
+    assert markdown.count('<pre class="orgorepl-sample"') == len(BUNDLED)
+    assert all(f"### `{name}`" in markdown for name in BUNDLED)
+    assert "mine, not for the docs" not in markdown
 
 
 def test_docs_list_every_class_and_every_bundled_theme():

@@ -160,6 +160,17 @@ def sample_html(theme: Theme, style: BaseStyle | None = None) -> str:
     return "".join(parts)
 
 
+def docs_samples() -> str:
+    """Markdown for the documentation: each bundled theme (never a user's) with its sample."""
+    from orgorepl import themes
+
+    parts = []
+    for name, source in themes.bundled().items():
+        theme = themes.load_source(source)
+        parts.append(f"### `{name}`\n\n{theme.description}\n\n{sample_html(theme)}\n")
+    return "\n".join(parts)
+
+
 def _hex(colour: str) -> str | None:
     if not colour or colour in ("default", "ansidefault"):
         return None
