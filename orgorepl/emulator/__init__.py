@@ -2,22 +2,24 @@
 
 Base URL ``http://HOST:PORT/api``.  One workspace ("local") with N computers, each a home
 directory under the data dir (``<data_dir>/computers/<id>/home``), which is the working
-directory and ``HOME`` of everything run on it.  See docs/emulator.md for the endpoints and for
-how it differs from the real service.
+directory and ``HOME`` of everything run on it.  See docs/emulator.md for the endpoints, the
+limits and how it differs from the real service.
 
-Limits (ours; the real API documents none):
+Limits per run (ours; the real API documents none), see ``limits``: wall time (the request's
+``timeout``; exec 1..300 s, bash 1..3600 s), memory (2 GiB), processes (512), output (16 MiB),
+request body (16 MiB, 413 beyond).
 
-* output of one exec or bash call is capped at 16 MiB (``procs.OUTPUT_CAP``); the rest is read
-  and discarded and a marker line says where it was cut;
-* exec ``timeout`` 1..300 s (default 10), bash ``timeout`` 1..3600 s (default 200); on timeout
-  the whole process group of the call is killed.
-
-Modules: ``state`` (ids, names, homes, persistence), ``procs`` (one child process: group,
-pipe, cap, timeout), ``execution`` (exec and bash semantics), ``_child`` (the interpreter side
-of exec), ``app`` (HTTP), ``server`` (threads, sockets, ``serve``).
+Modules, bottom up: ``limits`` (the numbers and how a reached limit is worded), ``cgroups`` and
+``containment`` (a run's processes kept together: process group, cgroup or watchdog),
+``procs`` (supervising one run: pipes, cap, timeout), ``_cell``/``_child``/``_zygote`` (the
+interpreter side of exec, stdlib only), ``zygote`` and ``executors`` (starting an exec: forked
+from a warm zygote, or spawned), ``runtime`` (all of it for one emulator), ``execution`` (exec
+and bash semantics), ``state`` (ids, names, homes), ``app`` (HTTP), ``server`` (threads,
+sockets, ``serve``).
 """
 
 from orgorepl.emulator.app import create_app
+from orgorepl.emulator.limits import Limits
 from orgorepl.emulator.server import EmbeddedEmulator, serve
 
-__all__ = ["EmbeddedEmulator", "create_app", "serve"]
+__all__ = ["EmbeddedEmulator", "Limits", "create_app", "serve"]

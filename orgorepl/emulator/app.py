@@ -2,7 +2,9 @@
 
 Every answer is a JSON object, errors included (``{"error", "request_id", ...}``): the official
 SDK turns a non-JSON 2xx into a connection error and indexes error bodies as objects, so no
-framework HTML or plain text may ever escape, not for 404, 405 or a crash.
+framework HTML or plain text may ever escape, not for 404, 405, a body too large or a crash.
+Nothing a client sends (any bytes, any header, any path) may produce a 500: an answer is either
+the endpoint's own or a 4xx (see tests/test_emulator_hostile.py).
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 from orgorepl import protocol
+from orgorepl.emulator.containment import Refused
 from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
-from orgorepl.emulator.procs import ProcessGroups, Refused
+from orgorepl.emulator.limits import Limits
+from orgorepl.emulator.procs import SpawnError
+from orgorepl.emulator.runtime import Runtime
 from orgorepl.emulator.state import RESOLUTION, ComputerRecord, EmulatorState, WorkspaceRecord
 
 log = logging.getLogger("orgorepl.emulator")
@@ -82,12 +87,79 @@ class BearerAuth:
         return None
 
 
+# -------------------------------------------------------------------------------- body size
+
+
+class BodyLimit:
+    """Read every request body up front, at most ``limit`` bytes; a larger one is a 413.
+
+    The body is read (and the excess thrown away, up to ``drain``) even when the answer does not
+    need it, so the client has finished sending when the answer comes and can read it: closing a
+    socket with unread data resets it, and the client would see a reset instead of our JSON.
+    """
+
+    def __init__(self, app, limit: int, drain: int = 256 * 1024 * 1024):
+        self.app = app
+        self.limit = limit
+        self.drain = drain
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"").strip()
+        too_large = declared.isdigit() and int(declared) > self.limit
+        body, more, size = bytearray(), True, 0
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client is gone: nobody to answer
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            size += len(chunk)
+            if size > self.limit:
+                too_large = True
+            if too_large:
+                if size > self.limit + self.drain:
+                    break
+                continue
+            body += chunk
+        if too_large:
+            await error_reply(413, f"Request body too large: at most {self.limit} bytes are accepted",
+                              headers={"connection": "close"} if more else None)(scope, receive, send)
+            return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # a disconnect, when it comes
+
+    return replay
+
+
 # -------------------------------------------------------------------------------- bodies
+
+
+def _origin(request: Request) -> tuple[str, str | None]:
+    """scheme://host[:port] and host name of this request, whatever its Host header says."""
+    try:
+        url = request.url
+        return f"{url.scheme}://{url.netloc}", url.hostname
+    except ValueError:  # a Host header no URL parser accepts
+        host, port = (request.scope.get("server") or ("127.0.0.1", None))[:2]
+        return (f"http://{host}:{port}" if port else f"http://{host}"), host
 
 
 def computer_json(state: EmulatorState, c: ComputerRecord, request: Request) -> dict[str, Any]:
     workspace = state.workspace(c.workspace_id)
-    origin = f"{request.url.scheme}://{request.url.netloc}"
+    origin, hostname = _origin(request)
     return {
         "id": c.id, "name": c.name,
         "workspace_id": c.workspace_id, "project_id": c.workspace_id,
@@ -98,7 +170,7 @@ def computer_json(state: EmulatorState, c: ComputerRecord, request: Request) -> 
         "url": f"{origin}/api/computers/{c.id}",
         "created_at": c.created_at,
         "instance_id": c.instance_id, "fly_instance_id": c.instance_id,
-        "hostname": request.url.hostname,
+        "hostname": hostname,
         "connection_url": None,  # no desktop, VNC or WebSockets here
         "vnc_password": c.vnc_password,
         "instance_details": (
@@ -121,7 +193,7 @@ async def json_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
         raise ApiError(400, "Invalid JSON in request body") from None
     if not isinstance(data, dict):
         raise ApiError(400, "Request body must be a JSON object")
@@ -145,7 +217,9 @@ def timeout_field(body: dict[str, Any], default: int, low: int, high: int) -> in
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ApiError(400, f"'timeout' must be an integer between {low} and {high} (seconds), got {value!r}")
+        shown = repr(value) if not isinstance(value, (list, dict)) else type(value).__name__
+        raise ApiError(400, f"'timeout' must be an integer between {low} and {high} (seconds), "
+                            f"got {_shown(shown, 60)}")
     return value
 
 
@@ -156,8 +230,8 @@ def _state(request: Request) -> EmulatorState:
     return request.app.state.emulator
 
 
-def _groups(request: Request) -> ProcessGroups:
-    return request.app.state.groups
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 def _computer(request: Request) -> ComputerRecord:
@@ -184,7 +258,7 @@ async def exec_code(request: Request) -> Reply:
     code = text_field(body, "code")
     timeout = timeout_field(body, protocol.EXEC_TIMEOUT_DEFAULT, protocol.EXEC_TIMEOUT_MIN,
                             protocol.EXEC_TIMEOUT_MAX)
-    return Reply(await run_exec(computer, code, timeout, _groups(request)))
+    return Reply(await run_exec(computer, code, timeout, _runtime(request)))
 
 
 async def bash_command(request: Request) -> Reply:
@@ -195,7 +269,7 @@ async def bash_command(request: Request) -> Reply:
         raise ApiError(400, "'command' must not contain NUL characters")
     timeout = timeout_field(body, protocol.BASH_TIMEOUT_DEFAULT, 1, BASH_TIMEOUT_MAX)
     try:
-        return Reply(await run_bash(computer, command, timeout, _groups(request)))
+        return Reply(await run_bash(computer, command, timeout, _runtime(request)))
     except BashTimedOut as exc:
         raise ApiError(500, str(exc), upstream_status=408, output=exc.output) from None
 
@@ -213,20 +287,20 @@ async def stop_computer(request: Request) -> Reply:
     if not computer.running:
         raise ApiError(409, "Computer is not running (it is already stopped)")
     computer.status = "stopped"
-    _groups(request).kill(owner=computer.id)  # memory is lost on stop: so are its processes
+    _runtime(request).containment.kill(owner=computer.id)  # memory is lost on stop: so are its processes
     return Reply({"success": True, "status": "stopping"})
 
 
 async def restart_computer(request: Request) -> Reply:
     computer = _computer(request)
-    _groups(request).kill(owner=computer.id)
+    _runtime(request).containment.kill(owner=computer.id)
     computer.status = "running"
     computer.vnc_password = secrets.token_hex(8)  # rotates on restart (§3)
     return Reply({"success": True, "status": "restarting"})
 
 
 def _listing_key(request: Request) -> str:
-    return "projects" if request.url.path.rstrip("/").endswith("/projects") else "workspaces"
+    return "projects" if request.scope["path"].rstrip("/").endswith("/projects") else "workspaces"
 
 
 async def workspaces(request: Request) -> Reply:
@@ -259,36 +333,53 @@ async def on_api_error(request: Request, exc: ApiError) -> Reply:
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> Reply:
+    path = _shown(request.scope["path"])
     if exc.status_code == 404:
-        message = f"Not found: {request.url.path} is not an endpoint of the orgorepl emulator"
+        message = f"Not found: {path} is not an endpoint of the orgorepl emulator"
     elif exc.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}"
+        message = f"Method {request.method} is not allowed on {path}"
     else:
         message = str(exc.detail) or "Request failed"
     return error_reply(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
+def _shown(path: str, limit: int = 200) -> str:
+    """A path fit to quote in an error: control characters escaped, absurd lengths cut."""
+    text = path.encode("unicode_escape").decode("ascii") if not path.isprintable() else path
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 async def on_refused(request: Request, exc: Refused) -> Reply:
     return error_reply(503, "Could not reach the desktop: the emulator is shutting down.")
 
 
+async def on_spawn_error(request: Request, exc: SpawnError) -> Reply:
+    """The contract's "upstream desktop-agent failure (process spawn error)"."""
+    return error_reply(500, f"Upstream desktop agent failure: {exc}", upstream_status=500)
+
+
 async def on_crash(request: Request, exc: Exception) -> Reply:
     """Starlette re-raises after this, so the server still logs the traceback (never the key)."""
     request_id = str(uuid.uuid4())
-    log.error("request %s (%s %s) failed", request_id, request.method, request.url.path)
+    log.error("request %s (%s %s) failed", request_id, request.method, _shown(request.scope["path"]))
     return error_reply(500, "Internal error in the orgorepl emulator", request_id=request_id)
 
 
-def create_app(state: EmulatorState) -> Starlette:
-    """The ASGI app for one emulator state; its shutdown kills every child it started."""
-    groups = ProcessGroups()
+def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: str = "zygote",
+               containment: str = "auto") -> Starlette:
+    """The ASGI app for one emulator state; its shutdown kills every child it started.
+
+    ``executor`` is ``"zygote"`` (fork from a warm interpreter) or ``"spawn"`` (a fresh one per
+    exec); ``containment`` is ``"auto"``, ``"cgroup"`` or ``"watchdog"`` (see ``containment``).
+    """
+    runtime = Runtime(limits, executor, containment)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         try:
             yield
         finally:
-            groups.close()
+            await runtime.aclose()
 
     routes = [
         Route("/computers/{computer_id}", get_computer, methods=["GET"]),
@@ -303,12 +394,15 @@ def create_app(state: EmulatorState) -> Starlette:
         Route("/projects/{workspace_id}", get_workspace, methods=["GET"]),
     ]
     app = Starlette(
-        routes=[Mount("/api", routes=routes)],
-        exception_handlers={ApiError: on_api_error, Refused: on_refused, HTTPException: on_http_error,
-                            Exception: on_crash},
-        middleware=[Middleware(BearerAuth, api_key=state.api_key)],
+        # no trailing-slash redirects: a 307 has no JSON body (an unknown path is a JSON 404)
+        routes=[Mount("/api", app=Router(routes, redirect_slashes=False))],
+        exception_handlers={ApiError: on_api_error, Refused: on_refused, SpawnError: on_spawn_error,
+                            HTTPException: on_http_error, Exception: on_crash},
+        middleware=[Middleware(BodyLimit, limit=runtime.limits.body),
+                    Middleware(BearerAuth, api_key=state.api_key)],
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False
     app.state.emulator = state
-    app.state.groups = groups
+    app.state.runtime = runtime
     return app

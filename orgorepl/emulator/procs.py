@@ -1,33 +1,35 @@
-"""Running one child process for a request: its own session, a capped output pipe, a timeout.
+"""Supervising one run: reading its pipes with a cap, waiting for its end, killing it on timeout.
 
 Why the pieces look the way they do:
 
-* ``start_new_session`` puts the child and everything it spawns in one process group, so a
-  timeout (or stopping the computer, or stopping the emulator) kills the whole tree with one
-  ``killpg``, grandchildren included.
-* Output goes through a pipe we create ourselves, not ``asyncio.subprocess.PIPE``: with the
-  latter, Python 3.11's ``Process.wait()`` only returns once every holder of the pipe has closed
-  it, so ``sleep 100 &`` in a command would hold the request for 100 s.  Here the wait ends when
-  the child exits; we then drain what is already written and stop reading once the pipe has
-  been idle for ``DRAIN_IDLE`` seconds (background processes keep running, their later output
-  is not collected).
-* Output past the cap is read and discarded, so a chatty child never blocks on a full pipe.
+* The run's output goes through a pipe we create ourselves and read with ``os.read`` from the
+  event loop.  The wait ends when the run's *leader* exits (the exit status comes from
+  asyncio for a spawned child, from the zygote for a forked one), not when every holder of the
+  pipe has closed it: ``sleep 100 &`` must not hold the reply for 100 s.  After the exit we
+  drain what is already written and stop once the pipe has been idle for ``DRAIN_IDLE``
+  (background processes keep running; their later output is not collected).
+* Output past the cap is read and discarded in large reads, so a chatty child never blocks on
+  a full pipe and costs the emulator little.
+* A timeout, a cancelled request or a stopped computer kills the run's whole cage: its process
+  group and, where there is one, its cgroup.  So does reaching the process limit, once the
+  call ends: a fork bomb's leader may well end first, and what it started must not live on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import subprocess
-import threading
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-OUTPUT_CAP = 16 * 1024 * 1024  # bytes of output kept per call
+from orgorepl.emulator.containment import Cage, Containment
+from orgorepl.emulator.limits import DEFAULT_OUTPUT, PROCESSES
+
+OUTPUT_CAP = DEFAULT_OUTPUT  # bytes of output kept per call
 DRAIN_IDLE = 0.05  # seconds of silence after exit that end collection
 DRAIN_MAX = 1.0  # never collect more than this long after exit
-_CHUNK = 64 * 1024
+RESULT_CAP = 4 * 1024 * 1024  # the child's own report (an exception text is cut at 1 MiB)
+_READ = 256 * 1024
 
 
 class CappedOutput:
@@ -48,6 +50,9 @@ class CappedOutput:
     def truncated(self) -> bool:
         return self.total > self.cap
 
+    def raw(self) -> bytes:
+        return bytes(self._buf)
+
     def text(self) -> str:
         text = bytes(self._buf).decode("utf-8", errors="replace")
         if self.truncated:
@@ -61,138 +66,113 @@ class CappedOutput:
 @dataclass(frozen=True)
 class Outcome:
     output: CappedOutput
-    returncode: int | None  # negative: killed by that signal
+    returncode: int | None  # negative: killed by that signal; None: unknown (host lost)
     timed_out: bool
+    report: bytes = b""  # what the child wrote on its result pipe
+    hits: set[str] = field(default_factory=set)  # limits the run reached
+    lost: bool = False  # the process that could tell how the run ended died first
 
 
-class ProcessGroups:
-    """Process groups this emulator started and that may still have members, per computer.
+class RunProcess(Protocol):
+    """A started run: its leader's pid (also its process group) and a way to await its end."""
 
-    A group id stays reserved by the kernel while any member lives, so killing a tracked group
-    can only hit our processes; ids of emptied groups are dropped (``prune``) before the kernel
-    could hand them out again.
-    """
+    pid: int
 
-    def __init__(self) -> None:
-        self._groups: dict[int, str] = {}
-        self._lock = threading.Lock()
-        self.closed = False
+    async def wait(self) -> int | None: ...
 
-    def add(self, pgid: int, owner: str) -> None:
-        with self._lock:
-            self.prune_locked()
-            self._groups[pgid] = owner
-            if self.closed:  # spawned while the emulator was closing: it must not outlive it
-                _killpg(pgid)
 
-    def release(self, pgid: int) -> None:
-        """Forget a group once its leader is done, unless members (``cmd &``) live on."""
-        with self._lock:
-            if not _group_alive(pgid):
-                self._groups.pop(pgid, None)
+class Spawned:
+    """A RunProcess for a child asyncio spawned (and reaps)."""
 
-    def kill(self, owner: str | None = None) -> None:
-        """SIGKILL every tracked group (of one computer, or all of them)."""
-        with self._lock:
-            for pgid, who in list(self._groups.items()):
-                if owner is None or who == owner:
-                    _killpg(pgid)
-            self.prune_locked()
+    def __init__(self, proc: asyncio.subprocess.Process):
+        self.pid = proc.pid
+        self._proc = proc
+
+    async def wait(self) -> int | None:
+        return await self._proc.wait()
+
+
+class SpawnError(Exception):
+    """A run could not be started (e.g. the machine is out of processes)."""
+
+
+class HostLost(Exception):
+    """The process that started the run (the zygote) died before telling how it ended."""
+
+
+class PipeReader:
+    """Reads one pipe from the event loop into a CappedOutput until EOF or close()."""
+
+    def __init__(self, fd: int, sink: CappedOutput):
+        self.fd = fd
+        self.sink = sink
+        self.eof = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        os.set_blocking(fd, False)
+        self._loop.add_reader(fd, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            chunk = os.read(self.fd, _READ)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if chunk:
+            self.sink.feed(chunk)
+            return
+        self.close()
+
+    async def drain(self) -> None:
+        """After the leader exited: take what is written, without waiting on background holders."""
+        deadline = self._loop.time() + DRAIN_MAX
+        while not self.eof.done():
+            before = self.sink.total
+            await asyncio.wait({self.eof}, timeout=DRAIN_IDLE)
+            if self.sink.total == before or self._loop.time() > deadline:
+                return
 
     def close(self) -> None:
-        """Refuse new children from now on, and kill every one we have."""
-        self.closed = True
-        self.kill()
-
-    def prune_locked(self) -> None:
-        for pgid in [p for p in self._groups if not _group_alive(p)]:
-            del self._groups[pgid]
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False  # gone, or the id already belongs to someone else
-    return True
+        if self.fd < 0:
+            return
+        self._loop.remove_reader(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+        if not self.eof.done():
+            self.eof.set_result(None)
 
 
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-class Refused(RuntimeError):
-    """The emulator is shutting down: no new child may start."""
-
-
-async def run_captured(
-    argv: Sequence[str],
-    *,
-    cwd: os.PathLike | str,
-    env: Mapping[str, str],
-    timeout: float,
-    merge_stderr: bool,
-    groups: ProcessGroups,
-    owner: str,
-    cap: int = OUTPUT_CAP,
-) -> Outcome:
-    """Run ``argv`` to completion or timeout; stdout (and stderr if merged) through one pipe."""
-    if groups.closed:
-        raise Refused("the emulator is shutting down")
-    loop = asyncio.get_running_loop()
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=write_fd,
-            stderr=write_fd if merge_stderr else subprocess.DEVNULL, start_new_session=True,
-        )
-    except BaseException:
-        os.close(read_fd)
-        raise
-    finally:
-        os.close(write_fd)
-    groups.add(proc.pid, owner)
-
-    output = CappedOutput(cap)
-    reader = asyncio.StreamReader(limit=_CHUNK)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(read_fd, "rb", buffering=0)
-    )
-    collector = asyncio.create_task(_collect(reader, output))
-    timed_out = False
+async def supervise(proc: RunProcess, cage: Cage, containment: Containment, *, out_fd: int,
+                    timeout: float, cap: int = OUTPUT_CAP, report_fd: int | None = None) -> Outcome:
+    """Wait for the run to end or time out; both pipes' read ends are ours and get closed."""
+    output, report = CappedOutput(cap), CappedOutput(RESULT_CAP)
+    readers = [PipeReader(out_fd, output)]
+    if report_fd is not None:
+        readers.append(PipeReader(report_fd, report))
+    timed_out = lost = finished = False
+    returncode: int | None = None
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
-        except asyncio.TimeoutError:
-            timed_out = True
-            _killpg(proc.pid)
-            await proc.wait()
-        await _drain(collector, output)
+            try:
+                returncode = await asyncio.wait_for(proc.wait(), timeout)
+            except asyncio.TimeoutError:
+                timed_out = True
+                cage.kill()
+                returncode = await proc.wait()
+        except HostLost:
+            lost = True
+            cage.kill()
+        finished = True
+        for reader in readers:
+            await reader.drain()
     finally:
-        if proc.returncode is None:  # cancelled (client gone, server stopping)
-            _killpg(proc.pid)
-        collector.cancel()
-        transport.close()
-        groups.release(proc.pid)
-    return Outcome(output=output, returncode=proc.returncode, timed_out=timed_out)
-
-
-async def _collect(reader: asyncio.StreamReader, output: CappedOutput) -> None:
-    while True:
-        chunk = await reader.read(_CHUNK)
-        if not chunk:
-            return
-        output.feed(chunk)
-
-
-async def _drain(collector: asyncio.Task, output: CappedOutput) -> None:
-    """After the child exited: take what is written, without waiting on background holders."""
-    deadline = asyncio.get_running_loop().time() + DRAIN_MAX
-    while not collector.done():
-        before = output.total
-        done, _ = await asyncio.wait({collector}, timeout=DRAIN_IDLE)
-        if done or output.total == before or asyncio.get_running_loop().time() > deadline:
-            return
+        if not finished:  # cancelled (client gone, server stopping)
+            cage.kill()
+        elif PROCESSES in cage.hits():  # a runaway (a fork bomb's leader may end first): all of it
+            cage.kill()
+        for reader in readers:
+            reader.close()
+        hits = cage.hits()
+        containment.release(cage)
+    return Outcome(output=output, returncode=returncode, timed_out=timed_out, report=report.raw(),
+                   hits=hits, lost=lost)

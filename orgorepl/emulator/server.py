@@ -3,22 +3,30 @@
 The listening socket is bound here, before uvicorn starts, so a busy port fails at once with an
 ``OSError`` in the caller's thread and port 0 gives a known port.  Shutdown kills every child
 first, so a 300 s cell cannot hold the server's graceful shutdown open.
+
+uvicorn answers a request it cannot parse (bad request line, headers too large, ...) itself,
+in plain text; ``JsonH11Protocol`` makes that answer a contract-shaped JSON 400 as well.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Callable
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from orgorepl.emulator.app import create_app
-from orgorepl.emulator.procs import ProcessGroups
+from orgorepl.emulator.limits import Limits, size_text
+from orgorepl.emulator.runtime import Runtime, check_options
 from orgorepl.emulator.state import ComputerRecord, EmulatorState
 
 START_TIMEOUT = 30.0
@@ -55,32 +63,57 @@ def is_loopback(host: str) -> bool:
     return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
-def _server(state: EmulatorState, *, quiet: bool) -> tuple[uvicorn.Server, ProcessGroups]:
-    app = create_app(state)
+class JsonH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, but its own "400 Invalid HTTP request" is JSON like ours."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = json.dumps({"error": f"Bad request: {msg}", "request_id": str(uuid.uuid4())}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        try:
+            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+                          h11.Data(data=body), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+        except h11.LocalProtocolError:  # too late to answer on this connection
+            pass
+        self.transport.close()
+
+
+def _server(state: EmulatorState, *, quiet: bool, limits: Limits | None, executor: str,
+            containment: str) -> tuple[uvicorn.Server, Runtime]:
+    app = create_app(state, limits=limits, executor=executor, containment=containment)
     config = uvicorn.Config(
-        app, loop="asyncio", lifespan="on",
+        app, loop="asyncio", http=JsonH11Protocol, ws="none", lifespan="on",
         log_level="error" if quiet else "info", access_log=not quiet,
         log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, server_header=False,
     )
-    return uvicorn.Server(config), app.state.groups
+    return uvicorn.Server(config), app.state.runtime
 
 
 class EmbeddedEmulator:
-    """The emulator on a background thread of this process (``--local``, tests)."""
+    """The emulator on a background thread of this process (``--local``, tests).
+
+    ``limits``, ``executor`` and ``containment`` are those of ``create_app``.
+    """
 
     def __init__(self, data_dir: Path, computers: int = 1, api_key: str | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, *, limits: Limits | None = None,
+                 executor: str = "zygote", containment: str = "auto"):
+        check_options(executor, containment)
         self.data_dir = Path(data_dir)
         self.count = computers
         self.api_key = api_key or secrets.token_urlsafe(32)
         self.host = host
         self.port = port
+        self.limits = limits
+        self.executor = executor
+        self.containment = containment
         self.base_url = ""
         self._state: EmulatorState | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
-        self._groups: ProcessGroups | None = None
+        self.runtime: Runtime | None = None
 
     # --- what clients need once started
     @property
@@ -105,8 +138,9 @@ class EmbeddedEmulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
         state = EmulatorState.open(self.data_dir, self.count, self.api_key)
+        server, runtime = _server(state, quiet=True, limits=self.limits, executor=self.executor,
+                                  containment=self.containment)
         sock = bind_socket(self.host, self.port)
-        server, groups = _server(state, quiet=True)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name="orgorepl-emulator", daemon=True)
         thread.start()
@@ -117,19 +151,19 @@ class EmbeddedEmulator:
                 sock.close()
                 raise RuntimeError("the embedded emulator did not start")
             time.sleep(0.005)
-        self._state, self._server, self._thread, self._groups = state, server, thread, groups
+        self._state, self._server, self._thread, self.runtime = state, server, thread, runtime
         self.base_url = base_url_of(sock)
         return self
 
     def stop(self) -> None:
-        server, thread, groups = self._server, self._thread, self._groups
-        if server is None or thread is None or groups is None:
+        server, thread, runtime = self._server, self._thread, self.runtime
+        if server is None or thread is None or runtime is None:
             return
-        groups.close()  # no child may outlive us, nor hold up the graceful shutdown
+        runtime.close_now()  # no child may outlive us, nor hold up the graceful shutdown
         server.should_exit = True
         thread.join(timeout=GRACEFUL_SHUTDOWN + 10)
-        groups.close()
-        self._server = self._thread = self._groups = None
+        runtime.close_now()
+        self._server = self._thread = None
 
     def __enter__(self) -> "EmbeddedEmulator":
         return self.start()
@@ -138,8 +172,18 @@ class EmbeddedEmulator:
         self.stop()
 
 
+def describe_runs(runtime: Runtime) -> str:
+    """One line on how runs are started and limited (decides the containment mode now)."""
+    limits = runtime.limits
+    memory = size_text(limits.memory) if limits.memory else "unlimited"
+    processes = str(limits.processes) if limits.processes else "unlimited"
+    return (f"Runs: {runtime.executor.name} executor; each may use {memory} of memory, {processes} "
+            f"processes ({runtime.containment.mode}) and print {size_text(limits.output)}")
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None, computers: int = 1,
-          data_dir: Path | None = None, echo: Callable[[str], object] = print) -> None:
+          data_dir: Path | None = None, echo: Callable[[str], object] = print, *,
+          limits: Limits | None = None, executor: str = "zygote", containment: str = "auto") -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM.
 
     Raises ValueError for a non-loopback host without an explicit key (anyone who can reach the
@@ -147,6 +191,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None,
     """
     if data_dir is None:
         raise ValueError("serve() needs a data_dir")
+    check_options(executor, containment)
     if not api_key and not is_loopback(host):
         raise ValueError(
             f"refusing to listen on {host}, which is not a loopback address, without an explicit "
@@ -155,19 +200,21 @@ def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None,
         )
     key = api_key or secrets.token_urlsafe(32)
     state = EmulatorState.open(Path(data_dir), computers, key)
+    server, runtime = _server(state, quiet=False, limits=limits, executor=executor,
+                              containment=containment)
     sock = bind_socket(host, port)
-    server, groups = _server(state, quiet=False)
-    base_url = base_url_of(sock)
-    echo(f"Orgo API emulator listening on {base_url}")
-    echo(f"API key: {key}" if not api_key else "API key: the one given with --api-key")
-    echo(f"Workspace: {state.workspaces[0].name} ({state.workspaces[0].id}), data in {state.data_dir}")
-    for computer in state.computers:
-        echo(f"  computer {computer.id}  {computer.name}  home {computer.home}")
-    echo(f"Try: ORGO_BASE_URL={base_url} ORGO_API_KEY=<key> orgorepl   (Ctrl-C stops the emulator)")
     try:
+        base_url = base_url_of(sock)
+        echo(f"Orgo API emulator listening on {base_url}")
+        echo(f"API key: {key}" if not api_key else "API key: the one given with --api-key")
+        echo(f"Workspace: {state.workspaces[0].name} ({state.workspaces[0].id}), data in {state.data_dir}")
+        for computer in state.computers:
+            echo(f"  computer {computer.id}  {computer.name}  home {computer.home}")
+        echo(describe_runs(runtime))
+        echo(f"Try: ORGO_BASE_URL={base_url} ORGO_API_KEY=<key> orgorepl   (Ctrl-C stops the emulator)")
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it handled; stopping is what was asked for
     finally:
-        groups.close()
+        runtime.close_now()
         sock.close()

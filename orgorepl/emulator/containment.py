@@ -1,0 +1,249 @@
+"""Every run's processes, kept together so they can be limited, counted and killed as one.
+
+A run is a *cage*: its own process group (the child is the group leader) and, when the machine
+allows it, its own cgroup (``cgroups``).  The containment is per emulator and decides, once,
+how the process limit is enforced:
+
+* ``cgroup``: the kernel refuses a fork past ``pids.max``, the memory controller holds the
+  run's processes together to the memory limit, and killing a cage also reaches processes that
+  left its process group;
+* ``watchdog`` (no usable cgroup): every 50 ms while runs are alive, a scan of ``/proc``
+  counts the tasks of each run's process group and kills a group that reached the cap; when
+  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus the cap), so
+  the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so there the watchdog
+  alone stands between a fork bomb and the machine.
+
+A cage outlives its call while processes of the run live on (``cmd &``): stopping or
+restarting the computer, and closing the emulator, kill them.  Group ids of emptied cages are
+dropped before the kernel could hand them out again, so a kill only ever hits our processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from orgorepl.emulator.cgroups import CgroupRun, CgroupTree
+from orgorepl.emulator.limits import PROCESSES, Limits
+
+WATCH_INTERVAL = 0.05
+MODES = ("auto", "cgroup", "watchdog")
+
+
+class Refused(RuntimeError):
+    """The emulator is shutting down: no new child may start."""
+
+
+class Cage:
+    """One run's processes: a process group, maybe a cgroup, and which limits it reached."""
+
+    def __init__(self, owner: str, cgroup: CgroupRun | None, nproc: int | None):
+        self.owner = owner
+        self.cgroup = cgroup
+        self.nproc = nproc
+        self.pgid: int | None = None
+        self.watchdog_hit = False
+
+    def child_spec(self) -> dict[str, Any]:
+        """What the child applies to itself before any code of the user's runs."""
+        return {"cgroups": self.cgroup.procs_files if self.cgroup else [], "nproc": self.nproc}
+
+    def kill(self) -> None:
+        if self.pgid is not None:
+            _killpg(self.pgid)
+        if self.cgroup is not None:
+            self.cgroup.kill()
+
+    def alive(self) -> bool:
+        if self.cgroup is not None and self.cgroup.populated():
+            return True
+        return self.pgid is not None and _group_alive(self.pgid)
+
+    def hits(self) -> set[str]:
+        found = self.cgroup.hits() if self.cgroup is not None else set()
+        if self.watchdog_hit:
+            found.add(PROCESSES)
+        return found
+
+
+class Containment:
+    """The cages of one emulator, by computer, and the mechanism that limits them."""
+
+    def __init__(self, limits: Limits, mode: str = "auto"):
+        if mode not in MODES:
+            raise ValueError(f"containment mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.limits = limits
+        self.requested = mode
+        self.closed = False
+        self._mode: str | None = None
+        self._tree: CgroupTree | None = None
+        self._cages: set[Cage] = set()
+        self._lock = threading.RLock()
+        self._watching = False
+
+    @property
+    def mode(self) -> str:
+        """``cgroup`` or ``watchdog``; decided on first use (probing makes a cgroup and a process)."""
+        with self._lock:
+            if self._mode is None:
+                if self.requested in ("auto", "cgroup"):
+                    self._tree = CgroupTree.create(self.limits)
+                    if self._tree is None and self.requested == "cgroup":
+                        raise RuntimeError("no usable cgroup on this machine for per-run limits")
+                self._mode = "cgroup" if self._tree is not None else "watchdog"
+            return self._mode
+
+    def open(self, owner: str) -> Cage:
+        """A cage for a new run; raises Refused once the emulator is closing."""
+        if self.closed:
+            raise Refused("the emulator is shutting down")
+        mode = self.mode
+        with self._lock:
+            self._prune_locked()
+            cgroup = self._tree.run() if mode == "cgroup" and self._tree is not None else None
+            nproc = None
+            if mode == "watchdog" and self.limits.processes and os.geteuid() != 0:
+                nproc = user_tasks() + self.limits.processes
+            cage = Cage(owner, cgroup, nproc)
+            self._cages.add(cage)
+            return cage
+
+    def attach(self, cage: Cage, pgid: int) -> None:
+        """The run's leader exists: track its group (and kill it if we are closing)."""
+        with self._lock:
+            cage.pgid = pgid
+            if self.closed:
+                cage.kill()
+        if self.mode == "watchdog" and self.limits.processes:
+            self._watch()
+
+    def release(self, cage: Cage) -> None:
+        """The run's call is over: forget the cage unless processes of it live on."""
+        with self._lock:
+            if not cage.alive() and (cage.cgroup is None or cage.cgroup.remove()):
+                self._cages.discard(cage)
+
+    def kill(self, owner: str | None = None) -> None:
+        """SIGKILL every run (of one computer, or all of them)."""
+        with self._lock:
+            for cage in list(self._cages):
+                if owner is None or cage.owner == owner:
+                    cage.kill()
+            self._prune_locked()
+
+    def live_pids(self) -> set[int]:
+        """Every live process of every run still tracked (for tests and the load benchmark)."""
+        with self._lock:
+            cages = list(self._cages)
+        pids: set[int] = set()
+        groups = {c.pgid for c in cages if c.pgid is not None}
+        for entry in os.listdir("/proc"):
+            fields = _stat_fields(entry) if entry.isdigit() else None
+            if fields and len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) in groups:
+                pids.add(int(entry))
+        for cage in cages:
+            if cage.cgroup is not None:
+                pids.update(cage.cgroup.pids())
+        return pids
+
+    def close(self) -> None:
+        """Refuse new runs from now on, kill every one we have, remove our cgroups."""
+        with self._lock:
+            self.closed = True
+            for cage in list(self._cages):
+                cage.kill()
+            self._prune_locked()
+            if self._tree is not None:
+                self._tree.close()
+
+    def _prune_locked(self) -> None:
+        for cage in list(self._cages):
+            if cage.pgid is not None and not cage.alive() and (cage.cgroup is None or cage.cgroup.remove()):
+                self._cages.discard(cage)
+
+    # ------------------------------------------------------------------ watchdog
+
+    def _watch(self) -> None:
+        if self._watching:
+            return
+        self._watching = True
+        asyncio.get_running_loop().call_later(WATCH_INTERVAL, self._tick)
+
+    def _tick(self) -> None:
+        with self._lock:
+            groups = {c.pgid: c for c in self._cages if c.pgid is not None}
+        if not groups or self.closed:
+            self._watching = False
+            return
+        cap = self.limits.processes or 0
+        for pgid, tasks in group_tasks(set(groups)).items():
+            if tasks >= cap:  # as pids.max: reaching the cap is the limit
+                groups[pgid].watchdog_hit = True
+                groups[pgid].kill()
+        with self._lock:
+            self._prune_locked()
+        asyncio.get_running_loop().call_later(WATCH_INTERVAL, self._tick)
+
+
+# ---------------------------------------------------------------------------------- /proc
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:].decode("ascii", "replace").split()
+
+
+def group_tasks(pgids: set[int]) -> dict[int, int]:
+    """Tasks (threads included, as ``pids.max`` counts them) per process group, for some groups."""
+    counts: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat_fields(entry)
+        if fields is None or len(fields) < 18 or fields[0] in ("Z", "X"):
+            continue
+        pgid = int(fields[2])
+        if pgid in pgids:
+            counts[pgid] = counts.get(pgid, 0) + int(fields[17])
+    return counts
+
+
+def user_tasks(uid: int | None = None) -> int:
+    """Tasks of a user, which is what ``RLIMIT_NPROC`` counts."""
+    uid = os.getuid() if uid is None else uid
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{entry}").stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
+        fields = _stat_fields(entry)
+        if fields is not None and len(fields) >= 18:
+            total += int(fields[17])
+    return total
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False  # gone, or the id already belongs to someone else
+    return True
+
+
+def _killpg(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

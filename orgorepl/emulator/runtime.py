@@ -1,0 +1,70 @@
+"""What the handlers run code with: the limits, the containment of runs and the exec executor.
+
+One ``Runtime`` per emulator (``create_app``).  Children get a small, fixed environment: the
+computer's home as ``HOME`` and working directory, the server's ``PATH``, ``LANG=C.UTF-8``, and
+who they run as.  Nothing else of the server's environment leaks in, in particular not
+``ORGO_API_KEY`` nor the emulator's own key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from functools import lru_cache
+
+from orgorepl.emulator.containment import MODES, Containment
+from orgorepl.emulator.executors import EXECUTORS, make_executor
+from orgorepl.emulator.limits import Limits
+from orgorepl.emulator.state import ComputerRecord
+
+
+@lru_cache(maxsize=1)
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def base_env() -> dict[str, str]:
+    """Every computer's environment except ``HOME``."""
+    user = _user()
+    env = {
+        "PATH": os.environ.get("PATH") or os.defpath,
+        "LANG": "C.UTF-8",
+        "USER": user,
+        "LOGNAME": user,
+        "SHELL": "/bin/bash",
+    }
+    if os.environ.get("TMPDIR"):
+        env["TMPDIR"] = os.environ["TMPDIR"]
+    return env
+
+
+def child_env(computer: ComputerRecord) -> dict[str, str]:
+    return {"HOME": str(computer.home), **base_env()}
+
+
+def check_options(executor: str, containment: str) -> None:
+    """Raise ValueError for an unknown executor or containment mode, before anything is touched."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if containment not in MODES:
+        raise ValueError(f"containment mode must be one of {', '.join(MODES)}, got {containment!r}")
+
+
+class Runtime:
+    def __init__(self, limits: Limits | None = None, executor: str = "zygote", containment: str = "auto"):
+        check_options(executor, containment)
+        self.limits = limits or Limits()
+        self.containment = Containment(self.limits, containment)
+        self.executor = make_executor(executor, base_env())
+
+    def close_now(self) -> None:
+        """From any thread: refuse new runs and kill every run (the loop may be busy or gone)."""
+        self.containment.close()
+
+    async def aclose(self) -> None:
+        self.containment.close()
+        await self.executor.aclose()
+        self.containment.close()  # runs that were still being set up when the first close ran
