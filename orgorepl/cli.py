@@ -360,6 +360,33 @@ for _action in ("start", "stop", "restart"):
     cli.command(_action, context_settings=CONTEXT_SETTINGS)(_lifecycle(_action))
 
 
+@cli.command("themes", context_settings=CONTEXT_SETTINGS)
+@click.option("--no-color", "no_color", is_flag=True, help="List the names only, without samples.")
+def themes_cmd(no_color) -> None:
+    """List the colour themes, each with a rendered sample."""
+    from orgorepl import themes
+
+    show = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    for name, source in themes.available().items():
+        where = f"{source.origin}: {source.path}"
+        if not show:
+            click.echo(f"{name}  ({where})")
+            continue
+        from prompt_toolkit import print_formatted_text
+
+        from orgorepl.ui.style import build_style
+        from orgorepl.ui.theme_sample import sample
+
+        try:
+            theme = themes.load(name)
+            style = build_style(theme)
+        except errors.OrgoError as err:
+            click.echo(f"{name}: {err.one_line()}", err=True)
+            continue
+        print_formatted_text(sample(theme), style=style, include_default_pygments_style=False)
+        click.echo(f"  ({where})\n")
+
+
 @cli.command("serve", context_settings=CONTEXT_SETTINGS)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),

@@ -337,3 +337,10 @@ def _start(ctx: CommandContext, args: str) -> CommandResult:
     if args:
         return CommandResult(text="%start takes no arguments", error=True)
     return CommandResult(remote="start")
+
+
+@registry.command("theme", usage="%theme [NAME]", help="switch the colour theme now (no name: list them)")
+def _theme(ctx: CommandContext, args: str) -> CommandResult:
+    if len(args.split()) > 1:
+        return CommandResult(text="%theme takes one theme name", error=True)
+    return CommandResult(remote="theme", payload=(args.strip(),) if args.strip() else ())

@@ -260,7 +260,7 @@ class InteractiveRepl:
         from orgorepl.ui.notices import NoticeBoard
         from orgorepl.ui.session import build_session
         from orgorepl.ui.state import UiState
-        from orgorepl.ui.style import default_style
+        from orgorepl.ui.style import load_style
         from orgorepl.ui.validation import PythonSyntaxValidator
 
         self.options = options
@@ -274,7 +274,8 @@ class InteractiveRepl:
             self.remote.used = True
         self._targets: list | None = None  # fanout.Target per computer, once connected
         get_mode = lambda: self.state.mode  # noqa: E731
-        self.style = default_style()
+        # No colour (NO_COLOR, --no-color, not a terminal) is the mono theme at 1-bit depth.
+        self.theme, self.style, self._theme_warning = load_style(options.theme if options.color else "mono")
         self.color_depth = None if options.color else ColorDepth.DEPTH_1_BIT
         self.history = build_history(get_mode, persistent=options.history, secret=options.secret,
                                      max_entries=options.history_size)
@@ -314,7 +315,7 @@ class InteractiveRepl:
             frags.append(("", "\n"))
         print_formatted_text(
             FormattedText(frags), end="", style=self.style, output=self.output,
-            color_depth=self.color_depth, include_default_pygments_style=True,
+            color_depth=self.color_depth, include_default_pygments_style=False,
         )
 
     def note(self, text: str, *, error: bool = False) -> None:
@@ -605,7 +606,9 @@ class InteractiveRepl:
         if result.set_stateful is not None:
             self.remote.stateful = self.state.stateful = result.set_stateful
             self._follow_cwd()
-        if result.remote == "start":
+        if result.remote == "theme":
+            self._switch_theme(result.payload[0] if result.payload else "")
+        elif result.remote == "start":
             self._start_computer()
         elif result.remote == "target":
             self._edit_targets(result.payload)
@@ -615,6 +618,25 @@ class InteractiveRepl:
             self._reset_session()
         if result.exit:
             self._exit = True
+
+    def _switch_theme(self, name: str) -> None:
+        from orgorepl import themes
+        from orgorepl.ui.style import load_style
+
+        if not name:
+            names = ", ".join(themes.available())
+            self.print([("class:meta.text", f"theme: {self.theme.name}; available: {names}")])
+            return
+        if not self.options.color:
+            self.note("colours are off (NO_COLOR or --no-color): the theme stays mono", error=True)
+            return
+        theme, style, warning = load_style(name)
+        if warning:
+            self.note(warning.replace(" — using the default theme", " — the theme is unchanged"), error=True)
+            return
+        self.theme, self.style = theme, style
+        self.session.style = style
+        self.note(f"theme: {theme.name}")
 
     def _start_computer(self) -> None:
         from orgorepl.lifecycle import change_state
@@ -670,6 +692,8 @@ class InteractiveRepl:
     def run(self) -> int:
         if self._early is None or not self._early.banner_shown:
             self.banner()
+        if self._theme_warning:
+            self.board.post([("class:note.error", self._theme_warning)])
         try:
             while not self._exit:
                 try:

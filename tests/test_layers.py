@@ -16,9 +16,9 @@ PKG = Path(__file__).resolve().parent.parent / "orgorepl"
 LAYERS = [
     ("core", {"__init__", "errors", "exitstatus", "protocol", "paths", "modes"}),
     ("services", {"config", "themes", "client", "emulator"}),
-    ("logic", {"session", "commands"}),
+    ("logic", {"session", "commands", "transcript"}),
     ("presentation", {"render", "ui"}),
-    ("orchestration", {"repl", "fanout", "connect"}),
+    ("orchestration", {"repl", "fanout", "connect", "lifecycle", "transfer", "replay"}),
     ("entry", {"cli", "__main__"}),
 ]
 
@@ -27,7 +27,7 @@ THIRD_PARTY = {
     "httpx": {"client"},
     "starlette": {"emulator"},
     "uvicorn": {"emulator"},
-    "prompt_toolkit": {"render", "ui", "repl"},
+    "prompt_toolkit": {"render", "ui", "repl", "replay"},
     "pygments": {"render", "ui"},
     "click": {"cli"},
 }

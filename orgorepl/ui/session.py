@@ -56,7 +56,7 @@ def build_session(
         key_bindings=key_bindings,
         bottom_toolbar=lambda: session_toolbar(state),
         style=style,
-        include_default_pygments_style=True,
+        include_default_pygments_style=False,
         vi_mode=vi,
         color_depth=color_depth,
         mouse_support=False,
