@@ -221,3 +221,23 @@ def test_a_call_that_runs_on_after_ctrl_c_cannot_overwrite_newer_state(sess, cli
     worker.join()
     assert sess.py("print(a, b)").output == "1 2\n"
     assert sess.sh("pwd").output == "/tmp\n"
+
+
+def test_an_import_sharing_a_line_with_a_side_effect_is_rebuilt_alone(sess, tmp_path):
+    target = tmp_path / "log.txt"
+    sess.py(f"open({str(target)!r}, 'a').write('once\\n'); import os.path as osp")
+    for _ in range(3):
+        assert sess.py("osp.basename('/a/b')").output == "'b'\n"
+    assert target.read_text() == "once\n"
+
+
+def test_decorated_definitions_carry_over(sess):
+    sess.py(
+        "import contextlib, functools\n"
+        "@functools.lru_cache(maxsize=None)\ndef square(n):\n    return n * n\n"
+        "@contextlib.contextmanager\ndef tagged(name):\n    yield '<' + name + '>'\n"
+    )
+    out = sess.py("with tagged('b') as t:\n    print(t, square(12))")
+    assert (out.output, out.state.lost) == ("<b> 144\n", {})
+    assert sess.state()["square"].status == "rebuilt"
+    assert sess.py("print(square(3), square.cache_info().currsize)").output == "9 1\n"

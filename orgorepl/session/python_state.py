@@ -3,26 +3,48 @@
 The remote half is ``remote_python.py`` (sent as text).  Everything the wrapper adds to the
 output, a traceback block and one trailer line, starts with a marker holding a random nonce,
 so user output can never be mistaken for it, and is stripped here: the user sees their own
-stdout, byte for byte.
+stdout, byte for byte, including what arrives after the trailer (an ``atexit`` handler, a
+thread still printing) and whatever arrived of a block that an output limit cut short.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from orgorepl.protocol import ExecResult
 
+MARK_PREFIX = "\x1e__orgorepl_"  # every marker starts so; the rest is the cell's nonce
+
 
 @functools.lru_cache(maxsize=1)
 def _remote_source() -> str:
-    """The remote program without its module docstring (it is sent with every submission)."""
-    text = (Path(__file__).with_name("remote_python.py")).read_text(encoding="utf-8")
-    start = text.index("\ndef __orgo_main(")
-    return text[start + 1:]
+    """The remote program as sent: no docstrings or comments, one space per indent level.
+
+    It goes with every submission, so it is cut from about 14 KB of source to about 10 KB.
+    ``ast.unparse`` puts every statement on one line with the indent as the line's only leading
+    spaces (string literals come out as one-line reprs), so re-indenting it line by line is
+    safe; the result still runs on the remote's Python 3.8+ (a test parses it as 3.8).  Built
+    once per client process, in a few milliseconds.
+    """
+    text = Path(__file__).with_name("remote_python.py").read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    lines = []
+    for line in ast.unparse(tree).splitlines():
+        code = line.lstrip(" ")
+        if code:
+            lines.append(" " * ((len(line) - len(code)) // 4) + code)
+    return "\n".join(lines) + "\n"
 
 
 def new_session_id() -> str:
@@ -31,9 +53,10 @@ def new_session_id() -> str:
 
 @dataclass(frozen=True)
 class StatefulCell:
-    program: str
-    mark: str
-    code: str
+    program: str  # the ``code`` of the /exec request
+    mark: str  # the prefix of the traceback block's lines and of the trailer: unique per cell
+    code: str  # the user's submission as typed
+    echo: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,51 +74,28 @@ class StateReport:
 
 @dataclass(frozen=True)
 class CellOutcome:
-    output: str
-    traceback: str | None
+    output: str  # the user's stdout, without the wrapper's block and trailer
+    traceback: str | None  # the user's traceback (frames of <cell> and below), if one came back
     success: bool
     error: str | None
     error_type: str | None
     timeout: bool
     state: StateReport = StateReport()
+    echoed: bool = False  # the submission ended with an expression, so its value (unless None) was shown
 
 
 def wrap_stateful(code: str, session_id: str, *, echo: bool = True) -> StatefulCell:
-    mark = f"\x1e__orgorepl_{secrets.token_hex(8)}__:"
+    mark = f"{MARK_PREFIX}{secrets.token_hex(8)}__:"
     params = {"sid": session_id, "code": code, "echo": echo, "mark": mark}
-    program = _remote_source() + f"\n__orgo_main({params!r})\n"
-    return StatefulCell(program=program, mark=mark, code=code)
+    program = _remote_source() + f"__orgo_main({params!r})\n"
+    return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo))
 
 
 def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
-    output = result.output
-    report = StateReport()
-    trailer_at = output.rfind("\n" + cell.mark + "{")
-    if trailer_at != -1:
-        raw = output[trailer_at + 1 + len(cell.mark):].rstrip("\n")
-        output = output[:trailer_at]
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = {}
-        if isinstance(data, dict):
-            report = StateReport(
-                arrived=True,
-                saved=bool(data.get("saved")),
-                cwd=data.get("cwd") if isinstance(data.get("cwd"), str) else None,
-                home=data.get("home") if isinstance(data.get("home"), str) else None,
-                lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
-                assigned=tuple(str(n) for n in data.get("assigned") or ()),
-                error=data.get("error") if isinstance(data.get("error"), str) else None,
-            )
-    traceback_text = None
-    open_tag, close_tag = "\n" + cell.mark + ">\n", cell.mark + "<\n"
-    start = output.find(open_tag)
-    if start != -1:
-        end = output.find(close_tag, start + len(open_tag))
-        if end != -1:
-            traceback_text = output[start + len(open_tag):end]
-            output = output[:start] + output[end + len(close_tag):]
+    output, report = _take_trailer(result.output, cell.mark)
+    output, traceback_text = _take_block(output, cell.mark)
+    if not report.arrived:
+        output = _drop_cut_marker(output, cell.mark)
     return CellOutcome(
         output=output,
         traceback=traceback_text,
@@ -104,4 +104,81 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
         error_type=result.error_type,
         timeout=result.timeout,
         state=report,
+        echoed=cell.echo and _ends_with_expression(cell.code),
     )
+
+
+def _take_trailer(output: str, mark: str) -> tuple[str, StateReport]:
+    """``output`` without the trailer line ``\\n<mark>{json}\\n``, and what the line said.
+
+    Text after the line stays (it was printed after the wrapper finished).  A line that is not
+    whole JSON was cut short by an output limit: it goes, and the newline after it stays, since
+    it is not the wrapper's.
+    """
+    at = output.rfind("\n" + mark + "{")
+    if at < 0:
+        return output, StateReport()
+    json_at = at + 1 + len(mark)
+    end = output.find("\n", json_at)
+    if end < 0:
+        end = len(output)
+    try:
+        data = json.loads(output[json_at:end])
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return output[:at] + output[end:], StateReport()
+    report = StateReport(
+        arrived=True,
+        saved=bool(data.get("saved")),
+        cwd=data.get("cwd") if isinstance(data.get("cwd"), str) else None,
+        home=data.get("home") if isinstance(data.get("home"), str) else None,
+        lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
+        assigned=tuple(str(n) for n in data.get("assigned") or ()),
+        error=data.get("error") if isinstance(data.get("error"), str) else None,
+    )
+    return output[:at] + output[end + 1:], report
+
+
+def _take_block(output: str, mark: str) -> tuple[str, str | None]:
+    """``output`` without the block ``\\n<mark>>\\n ... <mark><\\n``, and the block's text.
+
+    The wrapper writes a newline before the block (the user's output may not end with one),
+    and that newline goes with it.  A block cut off by an output limit (no closing line) runs to
+    the end: what arrived of the traceback is still the traceback.
+    """
+    opening, closing = "\n" + mark + ">\n", mark + "<\n"
+    start = output.rfind(opening)
+    if start < 0:
+        return output, None
+    body = start + len(opening)
+    end = output.find(closing, body)
+    if end < 0:
+        return output[:start], output[body:]
+    return output[:start] + output[end + len(closing):], output[body:end]
+
+
+def _drop_cut_marker(output: str, mark: str) -> str:
+    """``output`` without a marker that an output limit cut in the middle (``\\n\\x1e__orgorepl_3f``
+    then the end, or the limit's own note on the next line).  Only a line that starts with the
+    marker's fixed prefix and is a prefix of this cell's own marker is taken for one."""
+    at = output.rfind("\n" + MARK_PREFIX)
+    if at < 0:
+        return output
+    end = output.find("\n", at + 1)
+    if end < 0:
+        end = len(output)
+    piece = output[at + 1:end]
+    if (mark + ">").startswith(piece) or (mark + "{").startswith(piece):
+        return output[:at] + output[end:]
+    return output
+
+
+def _ends_with_expression(code: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
+            return False
+    return bool(tree.body) and isinstance(tree.body[-1], ast.Expr)

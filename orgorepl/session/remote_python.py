@@ -3,16 +3,21 @@
 This file is never imported by orgorepl: its text is sent, with one call appended, as the
 ``code`` of POST /exec.  It must therefore run on any Python 3.8+ with nothing but the standard
 library, and leave no names of its own in the user's namespace (everything lives inside the one
-function, which removes itself before the user's code runs).
+function, which removes itself before the user's code runs).  The function then runs again with
+globals of its own: the user's names are restored into ``__main__``, and a user's ``id = 5`` or
+``type = "fruit"`` must not change what ``id`` or ``type`` mean to the wrapper.
 
 What one call does, in order (see ../../docs/sessions.md for the user-facing story):
 
 1. restore: ``cd`` to the session's cwd and apply its environment (files shared with bash mode);
    re-run the session's *definitions* (imports, ``def``, ``class``, each the user's own source
-   of one statement, never a whole earlier submission, so no side effect happens twice); then
-   unpickle the saved values, whose classes now exist again in ``__main__``;
-2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace, echoing the last
-   expression's repr like the standard REPL (and binding ``_``);
+   of one statement, never a whole earlier submission, so no side effect happens twice, each
+   compiled as ``<cell defining NAME>`` with its own line numbers and source, so a traceback
+   through it reads like one through ``<cell>``); then unpickle the saved values, whose classes
+   now exist again in ``__main__``;
+2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace (all of it is
+   compiled before any of it runs, as for the bare code), passing the last expression's value to
+   ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``);
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save: definitions this submission made, every picklable value (one file per name, so an
    unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
@@ -23,20 +28,22 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
 """
 
 
-def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from __main__
+def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it removes itself from __main__
+    import sys
+
+    if not clean:
+        self = sys.modules["__main__"].__dict__.pop("__orgo_main")
+        return type(self)(self.__code__, {"__builtins__": sys.modules["builtins"]})(P, True)
     import ast
     import builtins
     import json
     import linecache
     import os
     import pickle
-    import sys
     import traceback
     import types
 
-    main = sys.modules["__main__"]
-    ns = main.__dict__
-    ns.pop("__orgo_main", None)
+    ns = sys.modules["__main__"].__dict__
     out, err = sys.stdout, sys.stderr
     sd = os.path.join(os.path.expanduser("~"), ".orgorepl", "sessions", P["sid"])
     vdir = os.path.join(sd, "values")
@@ -59,6 +66,32 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
             f.write(data)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+
+    def source_lines(text):
+        """Lines as the compiler counts them (not ``str.splitlines``, which also splits at form
+        feeds, ``\\x1c``-``\\x1e``, ``\\u2028`` and others that can sit inside a line)."""
+        parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+    def users(filename):
+        """True for code of the user's: this submission, or a definition rebuilt from an earlier one."""
+        return filename == "<cell>" or filename.startswith("<cell defining ")
+
+    def emit(text):
+        """Write to stdout as it was before the user's code ran; if that fails (the user closed
+        it, or it cannot encode a character of the traceback), to file descriptor 1 directly."""
+        try:
+            out.write(text)
+            out.flush()
+            return
+        except Exception:
+            pass
+        try:
+            data = text.encode("utf-8", "backslashreplace")
+            while data:
+                data = data[os.write(1, data):]
+        except Exception:
+            pass
 
     def env_items(raw):
         for item in raw.split(b"\0"):
@@ -87,7 +120,10 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
     try:
         for d in defs:
             try:
-                exec(compile(d["src"], "<orgorepl-defs>", "exec"), ns)
+                where = "<cell defining %s>" % ", ".join(d["names"])
+                lines = ["\n"] * (d.get("line", 1) - 1) + source_lines(d["src"])
+                linecache.cache[where] = (len(d["src"]), None, lines, where)
+                exec(compile("".join(lines), where, "exec"), ns)
             except BaseException as e:  # a module gone since, a base class that no longer exists
                 for n in d["names"]:
                     lost[n] = "could not be rebuilt: %s: %s" % (type(e).__name__, e)
@@ -117,7 +153,8 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
 
     # 2. run --------------------------------------------------------------------------------
     src = P["code"]
-    linecache.cache["<cell>"] = (len(src), None, src.splitlines(True), "<cell>")
+    src_lines = source_lines(src)
+    linecache.cache["<cell>"] = (len(src), None, src_lines, "<cell>")
     error = None
     tree = None
     try:
@@ -125,13 +162,15 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
         body, last = tree.body, None
         if P.get("echo") and body and isinstance(body[-1], ast.Expr):
             body, last = body[:-1], body[-1]
-        exec(compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec"), ns)
+        code = compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec")
         if last is not None:
-            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
-            if value is not None:
-                builtins._ = None
-                sys.displayhook(value)
-                ns["_"] = value
+            last = compile(ast.Expression(last.value), "<cell>", "eval")
+        exec(code, ns)
+        if last is not None:
+            value = eval(last, ns)
+            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
+            if value is not None and getattr(builtins, "_", None) is value:
+                ns["_"] = value  # a carried-over ``_`` is a global: keep it what the hook made it
     except BaseException as e:  # noqa: B036 - every exception is the user's, re-raised below
         error = e
 
@@ -140,21 +179,36 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
     except Exception:
         pass
     if error is not None and not isinstance(error, SystemExit):
-        tb = error.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
-            tb = tb.tb_next
-        lines = traceback.format_exception(type(error), error, tb)
-        if tb is None and not isinstance(error, SyntaxError):
-            lines = traceback.format_exception_only(type(error), error)
-        out.write("\n%s>\n%s%s<\n" % (P["mark"], "".join(lines), P["mark"]))
+        try:
+            if isinstance(error, SyntaxError) and error.filename == "<cell>" and not error.text \
+                    and isinstance(error.lineno, int) and 0 < error.lineno <= len(src_lines):
+                error.text = src_lines[error.lineno - 1]  # an error found by compile, not by parse
+            tb = error.__traceback__
+            while tb is not None and not users(tb.tb_frame.f_code.co_filename):
+                tb = tb.tb_next
+            lines = traceback.format_exception(type(error), error, tb)
+            if tb is None and not isinstance(error, SyntaxError):
+                lines = traceback.format_exception_only(type(error), error)
+            emit("\n%s>\n%s%s<\n" % (P["mark"], "".join(lines), P["mark"]))
+        except BaseException:  # a traceback that cannot be formatted must not hide the error
+            pass
 
     def made_here(obj, name):
-        """True for a function or class that a submission's own top-level statement created."""
-        if isinstance(obj, type):
-            return getattr(obj, "__module__", None) == "__main__" and obj.__qualname__ == name
-        code = getattr(obj, "__code__", None)
-        return code is not None and code.co_filename in ("<cell>", "<orgorepl-defs>") \
-            and getattr(obj, "__qualname__", None) == name
+        """True for a function or class that a submission's own top-level statement created,
+        also through a decorator that says what it wraps (``functools.wraps``, ``lru_cache``)."""
+        try:
+            if isinstance(obj, type):
+                return getattr(obj, "__module__", None) == "__main__" and obj.__qualname__ == name
+            for _ in range(20):
+                inner = getattr(obj, "__wrapped__", None)
+                if inner is None:
+                    break
+                obj = inner
+            code = getattr(obj, "__code__", None)
+            return getattr(obj, "__qualname__", None) == name and isinstance(code, types.CodeType) \
+                and users(code.co_filename)
+        except Exception:  # an object whose attributes misbehave is simply not a definition
+            return False
 
     def immutable(obj, depth=0):
         if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, range)):
@@ -168,7 +222,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
 
     def new_definitions():
         """Top-level imports/defs/classes of this submission (only those that ran, if it failed)."""
-        lines = src.splitlines(True)
+        lines, text = src_lines, "".join(src_lines)
         for node in (tree.body if tree is not None else []):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 kind = "import"
@@ -183,7 +237,11 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
             if error is not None and not all(n.startswith("*") or changed(n) for n in names):
                 continue
             start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            yield {"names": names, "kind": kind, "src": "".join(lines[start - 1:node.end_lineno])}
+            if kind == "import":  # just the statement: ``log('once'); import os`` shares its line
+                stmt = ast.get_source_segment(text, node) + "\n"
+            else:  # a compound statement starts a line of its own, its decorators included
+                stmt = "".join(lines[start - 1:node.end_lineno])
+            yield {"names": names, "kind": kind, "line": start, "src": stmt}
 
     def save():
         if (read("gen") or "0").strip() != generation:
@@ -281,11 +339,7 @@ def __orgo_main(P):  # noqa: N802 - the name is reserved; it removes itself from
         report["saved"] = True
     except BaseException as e:
         report["error"] = "%s: %s" % (type(e).__name__, e)
-    out.write("\n%s%s\n" % (P["mark"], json.dumps(report)))
-    try:
-        out.flush()
-    except Exception:
-        pass
+    emit("\n%s%s\n" % (P["mark"], json.dumps(report)))
     if error is not None:
         raise error.with_traceback(None) if isinstance(error, SyntaxError) else error
 
