@@ -21,12 +21,16 @@ chunk); ``ProgressLine`` is a plain-text one for a terminal.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
+import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from orgorepl import errors, protocol
 from orgorepl.exitstatus import ExitStatus
@@ -91,16 +95,8 @@ def put(client, computer_id: str, local: Path | str, remote: str | None = None, 
     chunk_size = _check(chunk_size, timeout)
     local = Path(local).expanduser()
     started = time.monotonic()
-    try:
-        fh = open(local, "rb")
-    except IsADirectoryError:
-        raise _local_error("is_dir", local) from None
-    except OSError as exc:
-        raise _local_error(code.kind_of(exc), local) from None
+    fh, st = _open_source(local)
     with fh:
-        st = os.fstat(fh.fileno())
-        if not _is_regular(st.st_mode):
-            raise _local_error("is_dir" if _is_dir(st.st_mode) else "special", local)
         total = st.st_size
         opened = _step(client, computer_id, timeout, {
             "op": "put_open", "path": remote, "name": local.name, "cwd": cwd,
@@ -233,6 +229,17 @@ def _step(client, computer_id: str, timeout: int, params: dict, data: str = "", 
     return reply
 
 
+def _open_source(local: Path):
+    """The file to upload, open, with its stat; a FIFO or device is refused before it can block."""
+    try:
+        if not stat.S_ISREG(os.stat(local).st_mode):
+            raise _local_error("is_dir" if local.is_dir() else "special", local)
+        fh = open(local, "rb")  # noqa: SIM115 - the caller's ``with`` closes it
+    except OSError as exc:
+        raise _local_error(code.kind_of(exc), local) from None
+    return fh, os.fstat(fh.fileno())
+
+
 def _check(chunk_size: int, timeout: int) -> int:
     protocol.check_exec_timeout(timeout)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -259,15 +266,10 @@ def _hash_prefix(fh, limit: int | None):
 
 
 def _b64(raw: bytes) -> str:
-    import base64
-
     return base64.b64encode(raw).decode("ascii") if raw else ""
 
 
 def _unb64(text: str, path: str) -> bytes:
-    import base64
-    import binascii
-
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -303,18 +305,6 @@ def _unlink(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
-
-
-def _is_dir(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISDIR(mode)
 
 
 def _size(n: float) -> str:

@@ -12,7 +12,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -123,7 +122,7 @@ def test_fifty_megabytes_both_ways(client, computer_id, scratch):
 
 
 def test_progress_reports_each_chunk_then_the_total(client, computer_id, scratch):
-    rel, rdir, ldir = scratch
+    rel, _rdir, ldir = scratch
     src = ldir / "f"
     src.write_bytes(b"x" * (10 * KIB + 1))
     seen = []
@@ -443,7 +442,7 @@ def test_remote_permission_denied_on_write(client, computer_id, tmp_path):
 
 
 def test_local_directory_missing_or_not_writable(client, computer_id, scratch, tmp_path):
-    rel, rdir, ldir = scratch
+    rel, rdir, _ldir = scratch
     (rdir / "f").write_text("x")
     err = _error(lambda: get(client, computer_id, f"{rel}/f", tmp_path / "no" / "dir" / "f"))
     assert (err.kind, err.side) == ("missing", "local")
@@ -469,7 +468,7 @@ def test_an_unknown_computer_is_the_api_error_not_a_transfer_error(client, tmp_p
 
 def test_a_step_cut_by_its_timeout_says_how_to_resume(client, computer_id, scratch, monkeypatch):
     """A remote step slower than ``timeout`` (a stalled disk) is reported, never retried."""
-    rel, rdir, ldir = scratch
+    rel, _rdir, ldir = scratch
     src = ldir / "f"
     src.write_text("x")
     slow = "import time\ntime.sleep(3)\n"
@@ -493,12 +492,12 @@ def _python38() -> str:
         try:
             candidates.append(subprocess.run(
                 ["pyenv", "which", "python"], env=dict(os.environ, PYENV_VERSION=version),
-                capture_output=True, text=True, timeout=30).stdout.strip())
+                capture_output=True, text=True, timeout=30, check=False).stdout.strip())
         except (OSError, subprocess.SubprocessError):
             break
     for candidate in filter(None, candidates):
         probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, check=False)
         if probe.returncode == 0 and probe.stdout.strip() == "(3, 8)":
             return candidate
     pytest.fail("the remote side must run on Python 3.8 and no python3.8 was found "
@@ -510,7 +509,7 @@ def test_the_remote_program_runs_on_python_38_with_the_stdlib_only(tmp_path):
 
     def step(params, data=""):
         out = subprocess.run([python, "-I", "-S", "-c", transfer_code.program(params, data)],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=30)
+                             cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
         assert out.returncode == 0, out.stderr
         return transfer_code.parse_reply(out.stdout)
 
@@ -636,3 +635,11 @@ def test_result_summary_reads_well():
                        resumed_from=1 * MIB, seconds=2.0)
     assert r.summary("uploaded") == ("uploaded 3.0 MiB in 2.0s (1.0 MiB/s, resumed at 1.0 MiB), "
                                      "sha256 abababababab")
+
+
+def test_a_local_fifo_is_refused_instead_of_blocking(client, computer_id, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    err = _error(lambda: put(client, computer_id, fifo))
+    assert (err.kind, err.side) == ("special", "local")
+    assert err.one_line() == f"local path is not a regular file: {fifo}"

@@ -52,7 +52,7 @@ def kind_of(exc: OSError) -> str:
     return KINDS.get(exc.errno or 0, "os")
 
 
-def remote_transfer(P, data=""):  # noqa: N803 - P is the call's parameters, as in remote_python
+def remote_transfer(P, data=""):
     """One step of a transfer on the remote computer; returns the reply (a JSON-able dict).
 
     ``P["op"]`` is ``put_open`` (resolve the target, open or reset the partial file, report its
@@ -220,7 +220,7 @@ def remote_transfer(P, data=""):  # noqa: N803 - P is the call's parameters, as 
         finally:
             os.close(fd)
 
-    return fail("os", "", "unknown operation %r" % (op,))
+    return fail("os", "", f"unknown operation {op!r}")
 
 
 @functools.lru_cache(maxsize=1)
