@@ -68,6 +68,21 @@ HOSTILE = [
     ("unterminated CSI at the end", "text\x1b[", "text"),
     ("ESC at the very end", "text\x1b", "text"),
     ("ESC inside SGR parameters", "\x1b[31\x1b[2Jm", "[2J"),
+    ("cursor forward", "a\x1b[5Cb", "[5C"),
+    ("cursor back over text", "secret\x1b[6Dxxxxxx", "[6D"),
+    ("erase characters", "abc\x1b[3X", "[3X"),
+    ("insert and delete lines", "\x1b[2L\x1b[3M", "[3M"),
+    ("OSC 4 palette change", "\x1b]4;1;rgb:ff/00/00\x07", "]4;1;rgb:ff/00/00"),
+    ("OSC 10 colour query (terminal answers)", "\x1b]10;?\x07", "]10;?"),
+    ("OSC 7 working-directory report", "\x1b]7;file://host/etc\x1b\\", "]7;file://host/etc"),
+    ("OSC 133 prompt mark", "\x1b]133;A\x07", "]133;A"),
+    ("OSC 50 font / profile switch", "\x1b]50;SetProfile=evil\x07", "]50;SetProfile"),
+    ("OSC 8 hyperlink, BEL form", "\x1b]8;;http://evil.example\x07click\x1b]8;;\x07", "click"),
+    ("DECRQSS (terminal answers)", "\x1bP$qm\x1b\\", "P$qm"),
+    ("8-bit APC", "\x9fpayload\x9c", "payload"),
+    ("8-bit PM", "\x9eprivate\x9c", "private"),
+    ("set tab stop", "\x1bH", "H"),
+    ("keypad application mode", "\x1b=", "="),
 ]
 
 
@@ -81,6 +96,25 @@ def test_hostile_sequence_is_neutralised_and_visible(name, text, readable):
 
 def test_corpus_size():
     assert len(HOSTILE) >= 30
+
+
+OSC8 = re.compile(r"\x1b\]8;[^;\x00-\x1f]*;[\x21-\x7e]*(?:\x1b\\|\x07)")
+
+
+@pytest.mark.parametrize("name,text,readable", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_allowing_hyperlinks_lets_nothing_else_through(name, text, readable):
+    out = sanitize(text, allow_hyperlinks=True)
+    assert not FORBIDDEN.search(OSC8.sub("", SGR.sub("", out))), repr(out)
+    if "]8;" not in text:
+        assert out == sanitize(text)
+
+
+def test_allowed_hyperlinks_are_kept_whole():
+    link = "\x1b]8;id=1;https://example.com/a?b=c\x1b\\text\x1b]8;;\x1b\\"
+    assert sanitize(link, allow_hyperlinks=True) == link
+    bel = "\x1b]8;;http://evil.example\x07click\x1b]8;;\x07"
+    assert sanitize(bel, allow_hyperlinks=True) == bel
+    assert "\x1b" not in sanitize(link) and "\x1b" not in sanitize(bel)
 
 
 @pytest.mark.parametrize("colored", [
@@ -123,7 +157,12 @@ def test_large_output_is_linear():
 
 
 def test_what_reaches_the_terminal_has_no_escape_sequence_but_colours():
-    hostile = "".join(text for _, text, _ in HOSTILE) + "\x1b[32mgreen\x1b[0m\n"
+    # one hostile sequence per line of ordinary text, as in a real log: a stream made mostly of
+    # control characters (or holding a NUL near its ends) is called binary and not shown at all
+    filler = "ordinary words of a log line, long enough to read as text " * 2
+    hostile = "".join(f"{filler}{text}\n" for _, text, _ in HOSTILE if "\x00" not in text)
+    hostile += f"{filler}\n" * 40 + "NUL in the middle: a\x00b\n" + f"{filler}\n" * 40
+    hostile += "\x1b[32mgreen\x1b[0m\n"
     buf = StringIO()
     output = Vt100_Output(buf, lambda: Size(rows=24, columns=80), term="xterm-256color",
                           default_color_depth=ColorDepth.DEPTH_8_BIT)
@@ -136,4 +175,5 @@ def test_what_reaches_the_terminal_has_no_escape_sequence_but_colours():
     assert all(SGR.fullmatch(seq) or seq == "\x1b[?7h" for seq in sequences), sequences
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]", written)
     assert "^[]52;c;ZWNobyBwd25lZA==^G" in written
+    assert "a^@b" in written
     assert "\x1b[0;32mgreen" in written or re.search(r"\x1b\[[0-9;]*32[0-9;]*mgreen", written)

@@ -4,13 +4,20 @@ prompt_toolkit prints fragment text literally (it even rewrites ESC to ``?``), s
 a remote ``ls --color`` or ``grep --color`` produced must become styles.  Its own ``ANSI`` class
 does this one character at a time and ignores the ``:`` forms; this one works segment by
 segment, so megabytes of coloured output stay cheap.
+
+OSC 8 hyperlinks, when the sanitizer let them through, become zero-width escape fragments
+(``[ZeroWidthEscape]``), which prompt_toolkit and :mod:`orgorepl.render.terminal` write as they are.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+import re
+from collections.abc import Iterable
 
-from orgorepl.render.sanitize import SGR_PATTERN
+from orgorepl.render.sanitize import OSC8_PATTERN, SGR_PATTERN
+
+ZERO_WIDTH = "[ZeroWidthEscape]"
+_SEQUENCE = re.compile(SGR_PATTERN.pattern + "|(" + OSC8_PATTERN.pattern + ")")
 
 _BASIC = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "gray")
 _BRIGHT = ("brightblack", "brightred", "brightgreen", "brightyellow", "brightblue",
@@ -118,10 +125,13 @@ def ansi_fragments(text: str, base: str = "class:output") -> list[tuple[str, str
     state = _State()
     out: list[tuple[str, str]] = []
     pos = 0
-    for m in SGR_PATTERN.finditer(text):
+    for m in _SEQUENCE.finditer(text):
         if m.start() > pos:
             out.append(_styled(base, state, text[pos:m.start()]))
-        state.apply(m.group(1))
+        if m.group(2):
+            out.append((ZERO_WIDTH, m.group(2)))
+        else:
+            state.apply(m.group(1))
         pos = m.end()
     if pos < len(text):
         out.append(_styled(base, state, text[pos:]))

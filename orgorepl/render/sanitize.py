@@ -15,7 +15,10 @@ is replaced by a visible, harmless spelling, so the user can see that something 
 * one exception is dropped rather than shown: erase-to-end-of-line (``ESC [ K``, ``ESC [ 0 K``),
   which ``grep --color`` and gcc write after every coloured span.  Printed in sequence it erases
   nothing (the cursor is always at the end of what was written), and showing it would litter
-  every match with ``^[[K``.
+  every match with ``^[[K``;
+* OSC 8 hyperlinks are kept only when the user allowed them (``allow_hyperlinks``), and only in
+  their strict form (parameters and URI of printable ASCII, ended by ST or BEL): a link's text
+  can name another address than the one it opens, so they are off by default.
 
 One pass of one regular expression with no backtracking, so the cost is linear in the text.
 """
@@ -25,12 +28,14 @@ from __future__ import annotations
 import re
 
 _SGR = r"\x1b\[[0-9;:]*m"
-_PATTERN = re.compile(
-    r"(" + _SGR + r")|(\r+)(\n?)|(\x1b\[0?K)|([\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])"
-)
+_OSC8 = r"\x1b\]8;[\x20-\x3a\x3c-\x7e]{0,512};[\x21-\x7e]{0,4096}(?:\x1b\\|\x07)"
+_REST = r"|(\r+)(\n?)|(\x1b\[0?K)|([\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])"
+_PATTERN = re.compile(r"(" + _SGR + r")()" + _REST)
+_PATTERN_LINKS = re.compile(r"(" + _SGR + r")|(" + _OSC8 + r")" + _REST)
 _ANY = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # anything at all to look at (\r included)
 
 SGR_PATTERN = re.compile(r"\x1b\[([0-9;:]*)m")
+OSC8_PATTERN = re.compile(_OSC8)
 
 
 def _visible(code: int) -> str:
@@ -44,22 +49,25 @@ def _visible(code: int) -> str:
 _VISIBLE = {chr(c): _visible(c) for c in [*range(0x20), *range(0x7F, 0xA0)]}
 
 
-def sanitize(text: str, *, keep_sgr: bool = True) -> str:
+def sanitize(text: str, *, keep_sgr: bool = True, allow_hyperlinks: bool = False) -> str:
     """``text`` with every control sequence but SGR made visible (see the module doc).
 
-    ``keep_sgr=False`` drops the SGR sequences as well (for output without colour).
+    ``keep_sgr=False`` drops the SGR sequences as well (for output without colour);
+    ``allow_hyperlinks=True`` lets well-formed OSC 8 hyperlinks through.
     """
     if not _ANY.search(text):
         return text
 
     def replace(m: re.Match[str]) -> str:
-        sgr, crs, nl, erase, ctl = m.groups()
+        sgr, link, crs, nl, erase, ctl = m.groups()
         if sgr is not None:
             return sgr if keep_sgr else ""
+        if link:
+            return link
         if crs is not None:
             return "\n" if nl else "^M" * len(crs)
         if erase is not None:
             return ""
         return _VISIBLE[ctl]
 
-    return _PATTERN.sub(replace, text)
+    return (_PATTERN_LINKS if allow_hyperlinks else _PATTERN).sub(replace, text)
