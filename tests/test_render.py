@@ -15,7 +15,14 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 
 from orgorepl import errors
 from orgorepl.protocol import BashResult
-from orgorepl.render.result import HIGHLIGHT_LIMIT, render_bash, render_error_line, render_exec, render_note
+from orgorepl.render.bounded import OutputLimits
+from orgorepl.render.result import (
+    HIGHLIGHT_LIMIT,
+    render_bash,
+    render_error_line,
+    render_exec,
+    render_note,
+)
 from orgorepl.session.python_cell import CellOutcome
 from orgorepl.ui.style import default_style
 
@@ -208,7 +215,8 @@ def test_other_output_is_not_lexed(not_json):
 def test_no_highlighting_above_the_size_limit():
     big = json.dumps(["x" * 100] * (HIGHLIGHT_LIMIT // 100)) + "\n"
     assert len(big) > HIGHLIGHT_LIMIT
-    ft = render_bash(bash(big), timeout=5, elapsed=0.1)
+    limits = OutputLimits(max_bytes_shown=2 * HIGHLIGHT_LIMIT)  # all of it shown, none lexed
+    ft = render_bash(bash(big), timeout=5, elapsed=0.1, limits=limits)
     assert [(s, t) for s, t, *_ in ft] == [("class:output", big)]
 
 

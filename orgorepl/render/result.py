@@ -4,8 +4,12 @@ The output comes first, as the program wrote it (sanitized, its colours kept); a
 newline never glues the status line to it.  The status line appears only when it says something:
 the exception (after the traceback of the user's own frames, highlighted), a timeout with the
 limit that was hit, a non-zero exit code, a round trip longer than a second.  Output that is one
-JSON document is highlighted as JSON.  Lexers are picked by what is known, never guessed, and
-nothing larger than :data:`HIGHLIGHT_LIMIT` is lexed.
+JSON document is highlighted as JSON.  Lexers are picked by what is known, never guessed.
+
+Cost is bounded by :class:`~orgorepl.render.bounded.OutputLimits`, not by the size of the
+output: long output and long tracebacks are cut to a head and a tail around a line saying what
+was left out, binary output is described instead of shown, and at most ``highlight_max_bytes``
+per result go through a lexer (Pygments lexes tracebacks at about 1.5 MB/s).
 
 Every fragment carries a style class (``class:output``, ``class:status.error`` ...); the colours
 live in the theme.
@@ -16,39 +20,75 @@ from __future__ import annotations
 import json
 import re
 import signal
-from typing import Any, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
 
-from prompt_toolkit.formatted_text import FormattedText, PygmentsTokens, to_formatted_text
+from prompt_toolkit.formatted_text import (
+    FormattedText,
+    PygmentsTokens,
+    to_formatted_text,
+)
 
-from orgorepl.render.ansi import ansi_fragments
+from orgorepl.render.ansi import ZERO_WIDTH, ansi_fragments
+from orgorepl.render.bounded import DEFAULT_LIMITS, Bounded, OutputLimits, bound
 from orgorepl.render.sanitize import sanitize
 
-HIGHLIGHT_LIMIT = 256 * 1024  # characters; larger output is shown plain
+HIGHLIGHT_LIMIT = DEFAULT_LIMITS.highlight_max_bytes  # characters; larger output is shown plain
 SLOW = 1.0  # seconds; a round trip longer than this is reported
+STATUS_MAX = 2000  # characters of an exception message shown in the status line
+CUT_STYLE = "class:note class:output.cut"
+BINARY_STYLE = "class:note class:output.binary"
 
 Fragments = list[tuple[str, str]]
 
 
-def render_exec(outcome: Any, *, timeout: int, elapsed: float, color: bool = True) -> FormattedText:
-    """A Python submission's outcome (``session.python_cell.CellOutcome`` or anything with its
-    ``output``, ``traceback``, ``success``, ``error``, ``error_type`` and ``timeout``)."""
-    frags = _output(outcome.output or "", color)
+class _Budget:
+    """Characters that may still go through a lexer for this result."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def take(self, size: int) -> bool:
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def render_exec(outcome: Any, *, timeout: int, elapsed: float, color: bool = True,
+                limits: OutputLimits = DEFAULT_LIMITS, hyperlinks: bool = False,
+                raw_escapes: bool = False) -> FormattedText:
+    """A Python submission's outcome (``session.python_cell.CellOutcome``,
+    ``session.python_state.CellOutcome`` or anything with their ``output``, ``traceback``,
+    ``success``, ``error``, ``error_type`` and ``timeout``).
+
+    ``hyperlinks`` lets OSC 8 links through; ``raw_escapes`` passes every control sequence of
+    the output to the terminal untouched (``--raw-escapes``; still cut to ``limits``).
+    """
+    budget = _Budget(limits.highlight_max_bytes)
+    frags = _output(outcome.output or "", color, limits, budget, hyperlinks, raw_escapes)
     status: Fragments = []
     if outcome.timeout:
         status = _timeout_badge(timeout)
     elif not outcome.success:
         traceback_text = getattr(outcome, "traceback", None)
-        body, exc_lines = _split_traceback(traceback_text, outcome.error_type)
-        if body:
+        body, exc_lines = _split_traceback(traceback_text, outcome.error_type, limits)
+        if body is not None:
             _ensure_line_start(frags)
-            frags += _traceback(body, color)
+            frags += _shown(body, lambda part: _traceback(part, color, budget))
         status = [("class:status.error", exc_lines or _exception_line(outcome.error_type, outcome.error))]
     return _finish(frags, status, elapsed)
 
 
-def render_bash(result: Any, *, timeout: int, elapsed: float, color: bool = True) -> FormattedText:
-    """A bash run (``protocol.BashResult``): its output, then a timeout or a non-zero exit code."""
-    frags = _output(result.output or "", color)
+def render_bash(result: Any, *, timeout: int, elapsed: float, color: bool = True,
+                limits: OutputLimits = DEFAULT_LIMITS, hyperlinks: bool = False,
+                raw_escapes: bool = False) -> FormattedText:
+    """A bash run (``protocol.BashResult``, ``session.bash_cell.BashOutcome``): its output, then
+    a timeout or a non-zero exit code.  ``limits``, ``hyperlinks``, ``raw_escapes``: as for
+    :func:`render_exec`."""
+    budget = _Budget(limits.highlight_max_bytes)
+    frags = _output(result.output or "", color, limits, budget, hyperlinks, raw_escapes)
     status: Fragments = []
     if result.timeout:
         status = _timeout_badge(timeout)
@@ -57,6 +97,15 @@ def render_bash(result: Any, *, timeout: int, elapsed: float, color: bool = True
     elif result.exit_code is None and not result.success:
         status = [("class:status.exit", "failed (no exit code reported)")]
     return _finish(frags, status, elapsed)
+
+
+def render_text(text: str, *, color: bool = True, limits: OutputLimits = DEFAULT_LIMITS,
+                hyperlinks: bool = False, raw_escapes: bool = False) -> FormattedText:
+    """Any other remote text (a file's contents, a fan-out target's output), bounded and
+    sanitized like a result's output, without a status line."""
+    frags = _output(text, color, limits, _Budget(limits.highlight_max_bytes), hyperlinks, raw_escapes)
+    _ensure_line_start(frags)
+    return FormattedText(_merge(frags))
 
 
 def render_error_line(err: BaseException) -> FormattedText:
@@ -75,15 +124,34 @@ def render_note(text: str) -> FormattedText:
 # --------------------------------------------------------------------------------------------
 
 
-def _output(text: str, color: bool) -> Fragments:
+def _output(text: str, color: bool, limits: OutputLimits, budget: _Budget, hyperlinks: bool,
+            raw_escapes: bool) -> Fragments:
     if not text:
         return []
-    clean = sanitize(text, keep_sgr=color)
-    if color and len(clean) <= HIGHLIGHT_LIMIT and _is_json_document(clean):
+    view = bound(text, limits)
+    if raw_escapes:
+        return _shown(view, lambda part: [(ZERO_WIDTH, part.replace("\n", "\r\n"))] if part else [])
+    if color and len(text) <= budget.left and _is_json_document(text):
         from pygments.lexers.data import JsonLexer
 
-        return _lexed(JsonLexer(stripnl=False, ensurenl=False), clean, "class:output")
-    return ansi_fragments(clean)
+        budget.take(view.shown())
+        lexer = JsonLexer(stripnl=False, ensurenl=False)
+        return _shown(view, lambda part: _lexed(lexer, sanitize(part, keep_sgr=False), "class:output"))
+    return _shown(view, lambda part: ansi_fragments(
+        sanitize(part, keep_sgr=color, allow_hyperlinks=hyperlinks)))
+
+
+def _shown(view: Bounded, render_part: Callable[[str], Fragments]) -> Fragments:
+    """The head, the cut line and the tail, each part rendered by ``render_part``."""
+    if view.binary:
+        return [(BINARY_STYLE, view.describe_binary() + "\n")]
+    frags = render_part(view.head) if view.head else []
+    if view.cut is not None:
+        _ensure_line_start(frags)
+        frags.append((CUT_STYLE, view.cut.describe() + "\n"))
+        if view.tail:
+            frags += render_part(view.tail)
+    return frags
 
 
 def _is_json_document(text: str) -> bool:
@@ -96,13 +164,13 @@ def _is_json_document(text: str) -> bool:
         return False
 
 
-def _traceback(text: str, color: bool) -> Fragments:
+def _traceback(text: str, color: bool, budget: _Budget) -> Fragments:
     clean = sanitize(text, keep_sgr=False)
-    if color and len(clean) <= HIGHLIGHT_LIMIT:
+    if color and budget.take(len(clean)):
         from pygments.lexers.python import PythonTracebackLexer
 
         return _lexed(PythonTracebackLexer(stripnl=False, ensurenl=False), clean, "class:traceback")
-    return [("class:traceback", clean)]
+    return [("class:traceback", clean)] if clean else []
 
 
 def _lexed(lexer: Any, text: str, base: str) -> Fragments:
@@ -110,38 +178,58 @@ def _lexed(lexer: Any, text: str, base: str) -> Fragments:
     return [(f"{base} {style}", chunk) for style, chunk, *_ in to_formatted_text(tokens)]
 
 
-def _split_traceback(text: str | None, error_type: str | None) -> tuple[str, str]:
-    """The traceback without its final ``ErrorType: message`` part, and that part.
+def _split_traceback(text: str | None, error_type: str | None,
+                     limits: OutputLimits) -> tuple[Bounded | None, str]:
+    """The traceback (cut to ``limits``) without its final ``ErrorType: message`` part, and that
+    part.
 
-    The part is found from the end: the last line that starts with the error type (qualified or
-    not, e.g. ``json.decoder.JSONDecodeError``); a multi-line message and notes come with it.
+    The part is found from the end of what is shown: the last line that starts with the error
+    type (qualified or not, e.g. ``json.decoder.JSONDecodeError``); a multi-line message and
+    notes come with it.  When it lies in the hidden middle (a huge message), it is not split off
+    and the status line is made from the API's fields.
     """
     if not text:
-        return "", ""
-    clean = text.rstrip("\n")
+        return None, ""
+    view = bound(text, limits, sniff=False)
+    last = view.tail if view.cut is not None else view.head
+    clean = last.rstrip("\n")
     if error_type:
         head = re.compile(r"(?:[\w.]+\.)?" + re.escape(error_type) + r"(?::|$)")
         lines = clean.split("\n")
-        for index in range(len(lines) - 1, -1, -1):
+        first = 1 if view.cut is not None and view.cut.tail_inside else 0
+        for index in range(len(lines) - 1, first - 1, -1):
             if head.match(lines[index]):
                 body = "\n".join(lines[:index])
-                return (body + "\n" if body else ""), _one_line_block("\n".join(lines[index:]))
-    return clean + "\n", ""
+                view = _with_last(view, body + "\n" if body else "")
+                if not (view.head or view.cut):
+                    return None, _one_line_block("\n".join(lines[index:]))
+                return view, _one_line_block("\n".join(lines[index:]))
+    return _with_last(view, clean + "\n"), ""
+
+
+def _with_last(view: Bounded, last: str) -> Bounded:
+    return replace(view, tail=last) if view.cut is not None else replace(view, head=last)
 
 
 def _exception_line(error_type: str | None, error: str | None) -> str:
     name = error_type or "Error"
-    message = (error or "").strip()
+    message = _clip(error or "").strip()
     text = f"{name}: {message}" if message else name
-    return _one_line_block(text)
-
-
-def _one_line_block(text: str) -> str:
     return sanitize(text, keep_sgr=False).rstrip("\n")
 
 
+def _clip(text: str) -> str:
+    if len(text) <= STATUS_MAX:
+        return text
+    return text[:STATUS_MAX] + f" … ({len(text) - STATUS_MAX:,} more characters)"
+
+
+def _one_line_block(text: str) -> str:
+    return sanitize(_clip(text), keep_sgr=False).rstrip("\n")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(sanitize(text, keep_sgr=False).split())
+    return " ".join(sanitize(_clip(text), keep_sgr=False).split())
 
 
 def _timeout_badge(timeout: int) -> Fragments:
