@@ -3,8 +3,9 @@
 A page asks for a table with a marker, ``<!-- orgorepl:NAME -->``, and the hook replaces it
 with Markdown built from the module that owns the facts: the settings from
 ``orgorepl.config.SCHEMA`` (and the command-line flags from ``orgorepl.cli``), the keys from
-``orgorepl.commands.KEY_HELP``, the meta-commands from ``orgorepl.commands.registry``.  Hand
-copies of those tables would drift the first time someone adds a setting; these cannot.
+``orgorepl.commands.KEY_HELP``, the meta-commands from ``orgorepl.commands.registry``, the theme
+samples from ``orgorepl.ui.theme_sample``.  Hand copies of those tables would drift the first
+time someone adds a setting; these cannot.
 
 An unknown marker, or a fact the code no longer provides, fails the build (``mkdocs build
 --strict`` is what CI runs), so a page never ships with a hole where a table should be.
@@ -152,9 +153,9 @@ def commands_table() -> str:
     return "\n".join(rows)
 
 
-def exit_status_names() -> str:
-    exitstatus = _module("orgorepl.exitstatus")
-    return ", ".join(f"{_code(s.name)} = {int(s)}" for s in exitstatus.ExitStatus)
+def theme_samples() -> str:
+    """Each bundled theme with a sample drawn in its colours (``orgorepl.ui.theme_sample``)."""
+    return _module("orgorepl.ui.theme_sample").docs_samples()
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
@@ -164,7 +165,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "settings-env": env_list,
     "keys": keys_table,
     "commands": commands_table,
-    "exit-status-names": exit_status_names,
+    "theme-samples": theme_samples,
 }
 
 

@@ -123,6 +123,15 @@ def test_keys_page_shows_the_keys_percent_help_shows(site):
             assert part.strip() in text
 
 
+def test_themes_page_shows_a_sample_of_every_bundled_theme(site):
+    from orgorepl import themes
+
+    raw = (site / "themes" / "index.html").read_text(encoding="utf-8")
+    samples = re.findall(r'<pre class="orgorepl-sample"[^>]*>(.*?)</pre>', raw, re.S)
+    shown = {html.unescape(re.sub(r"<[^>]+>", "", sample)).split(" · ", 1)[0].strip() for sample in samples}
+    assert shown == set(themes.bundled()), "docs/themes.md needs <!-- orgorepl:theme-samples -->"
+
+
 def test_exit_status_table_covers_every_status():
     from orgorepl.exitstatus import ExitStatus
 
