@@ -45,7 +45,8 @@ def both(pair, code, **extra):
 
 
 PROBES = {
-    "identity": "import sys, os\nprint(sys.argv, __name__, sorted(globals()), os.getcwd(), os.environ['HOME'])",
+    "identity": "import sys, os\n"
+                "print(sys.argv, __name__, sorted(globals()), os.getcwd(), os.environ['HOME'])",
     "modules": "import sys\nprint(sorted(sys.modules))",
     "path": "import sys\nprint(sys.path)",
     "environment": "import os\nprint(sorted(os.environ.items()))",
@@ -63,9 +64,10 @@ PROBES = {
     "fork": "import os\npid = os.fork()\nif pid == 0:\n    print('child')\n    raise SystemExit(0)\n"
             "os.waitpid(pid, 0)\nprint('parent')",
     "stderr": "import sys\nprint('out')\nprint('err', file=sys.stderr)",
-    "no emulator": "import sys\nprint([m for m in sys.modules if 'orgorepl' in m or m in ('socket', 'marshal', 'select')])",
-    "signals": "import signal\nprint([signal.getsignal(s) for s in (signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE, "
-               "signal.SIGTERM)])",
+    "no emulator": "import sys\n"
+                   "print([m for m in sys.modules if 'orgorepl' in m or m in ('socket', 'select', 'resource')])",
+    "signals": "import signal\n"
+               "print([signal.getsignal(s) for s in (signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE, signal.SIGTERM)])",
     "limits": "import resource\nprint(resource.getrlimit(resource.RLIMIT_AS))",
     "fds": "import os\nprint(len(os.listdir('/proc/self/fd')))",
 }
@@ -81,13 +83,14 @@ def test_each_run_has_its_own_process_and_random_state(pair):
     code = "import os, random\nprint(os.getpid(), random.random(), os.urandom(8).hex())"
     for emu in pair.values():
         first, second = (run(emu, code)["output"].split() for _ in range(2))
-        assert all(a != b for a, b in zip(first, second))
+        assert all(a != b for a, b in zip(first, second, strict=True))
 
 
 def test_no_state_survives_in_the_zygote(pair):
     emu = pair["zygote"]
-    assert run(emu, "import json, sys\nsys.modules['json'].marker = 1\nimport builtins\nbuiltins.leak = 1\nx = 5")["success"]
-    body = run(emu, "import json, builtins\nprint(hasattr(json, 'marker'), hasattr(builtins, 'leak'), 'x' in dir())")
+    assert run(emu, "import json, sys, builtins\njson.marker = 1\nbuiltins.leak = 1\nx = 5")["success"]
+    body = run(emu, "import json, builtins\n"
+                    "print(hasattr(json, 'marker'), hasattr(builtins, 'leak'), 'x' in dir())")
     assert body["output"] == "False False False\n"
 
 
@@ -98,7 +101,8 @@ def test_user_site_packages_of_each_computer_are_importable(pair):
         site = emu.computers[0].home / ".local" / "lib" / version / "site-packages"
         site.mkdir(parents=True, exist_ok=True)
         (site / "orgo_probe_mod.py").write_text("VALUE = 'from the user site'\n")
-        assert run(emu, "import orgo_probe_mod\nprint(orgo_probe_mod.VALUE)")["output"] == "from the user site\n"
+        body = run(emu, "import orgo_probe_mod\nprint(orgo_probe_mod.VALUE)")
+        assert body["output"] == "from the user site\n"
         other = run(emu, "import orgo_probe_mod", computer=1)
         assert other["error_type"] == "ModuleNotFoundError"
     zygote, spawn = both(pair, "import sys\nprint([p.split('/.local/')[-1] for p in sys.path])")

@@ -56,8 +56,8 @@ def world(tmp_path_factory, request):
 # ------------------------------------------------------------------------------------ raw HTTP
 
 
-def send(world, raw: bytes, timeout: float = 30, head_only: bool = False) -> tuple[int, dict[str, str], bytes] | None:
-    """One request on its own connection; (status, headers, body), or None if nothing came back.
+def send(world, raw: bytes, timeout: float = 30, head_only: bool = False):
+    """One request on its own connection: (status, headers, body), or None if nothing came back.
 
     The write side stays open (uvicorn takes a half-close for a client that has gone away); the
     answer ends at its Content-Length (at its headers for HEAD), or when the server closes.

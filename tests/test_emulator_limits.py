@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -57,7 +58,7 @@ def group_members(pgid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                data = open(f"/proc/{entry}/stat", "rb").read()
+                data = Path(f"/proc/{entry}/stat").read_bytes()
             except OSError:
                 continue
             fields = data[data.rfind(b")") + 2:].split()

@@ -36,7 +36,12 @@ def _cell_enter(cgroups, memory, nproc):
                 hard = resource.getrlimit(which)[1]
                 if hard != resource.RLIM_INFINITY:
                     value = min(value, hard)
-                resource.setrlimit(which, (value, value))
+                try:
+                    resource.setrlimit(which, (value, value))
+                except (ValueError, OSError):
+                    if sys.platform.startswith("linux"):
+                        raise
+                    # elsewhere (macOS) the kernel may not support it: the run goes without
 
 
 def _cell_describe(exc):

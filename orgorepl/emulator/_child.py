@@ -6,6 +6,11 @@ runs in a brand-new ``__main__`` with ``sys.argv == ['-c']``; then the interpret
 ordinary way (non-daemon threads joined, ``atexit`` handlers run), as ``python -c`` would.
 """
 
+# ruff: noqa: F821 - the _cell_* functions are defined by _cell.py, whose text is put in front of this one
+
+import os
+import sys
+
 
 def _child_main():
     import builtins

@@ -23,6 +23,11 @@ What cannot be made fresh: the hash seed is the zygote's (``hash('x')`` is the s
 run) and ``/proc/self/cmdline`` shows the zygote's command line.
 """
 
+# ruff: noqa: F821 - the _cell_* functions are defined by _cell.py, whose text is put in front of this one
+
+import os
+import sys
+
 
 def _zygote_serve(ctl_fd, base):
     import atexit

@@ -365,12 +365,13 @@ async def on_crash(request: Request, exc: Exception) -> Reply:
     return error_reply(500, "Internal error in the orgorepl emulator", request_id=request_id)
 
 
-def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: str = "zygote",
+def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: str | None = None,
                containment: str = "auto") -> Starlette:
     """The ASGI app for one emulator state; its shutdown kills every child it started.
 
-    ``executor`` is ``"zygote"`` (fork from a warm interpreter) or ``"spawn"`` (a fresh one per
-    exec); ``containment`` is ``"auto"``, ``"cgroup"`` or ``"watchdog"`` (see ``containment``).
+    ``executor`` is ``"zygote"`` (fork from a warm interpreter; the default on Linux) or
+    ``"spawn"`` (a fresh one per exec; the default elsewhere); ``containment`` is ``"auto"``,
+    ``"cgroup"`` or ``"watchdog"`` (see ``containment``).
     """
     runtime = Runtime(limits, executor, containment)
 

@@ -11,7 +11,8 @@ how the process limit is enforced:
   counts the tasks of each run's process group and kills a group that reached the cap; when
   not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus the cap), so
   the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so there the watchdog
-  alone stands between a fork bomb and the machine.
+  alone stands between a fork bomb and the machine.  Without /proc (macOS) neither works: only
+  the wall time and output limits hold there.
 
 A cage outlives its call while processes of the run live on (``cmd &``): stopping or
 restarting the computer, and closing the emulator, kill them.  Group ids of emptied cages are
@@ -107,7 +108,8 @@ class Containment:
             cgroup = self._tree.run() if mode == "cgroup" and self._tree is not None else None
             nproc = None
             if mode == "watchdog" and self.limits.processes and os.geteuid() != 0:
-                nproc = user_tasks() + self.limits.processes
+                tasks = user_tasks()
+                nproc = tasks + self.limits.processes if tasks is not None else None
             cage = Cage(owner, cgroup, nproc)
             self._cages.add(cage)
             return cage
@@ -141,8 +143,8 @@ class Containment:
             cages = list(self._cages)
         pids: set[int] = set()
         groups = {c.pgid for c in cages if c.pgid is not None}
-        for entry in os.listdir("/proc"):
-            fields = _stat_fields(entry) if entry.isdigit() else None
+        for entry in _proc_entries():
+            fields = _stat_fields(entry)
             if fields and len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) in groups:
                 pids.add(int(entry))
         for cage in cages:
@@ -201,10 +203,17 @@ def _stat_fields(pid: str) -> list[str] | None:
     return data[data.rfind(b")") + 2:].decode("ascii", "replace").split()
 
 
+def _proc_entries() -> list[str]:
+    try:
+        return [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:  # no /proc (macOS): nothing to count, the watchdog stands down
+        return []
+
+
 def group_tasks(pgids: set[int]) -> dict[int, int]:
     """Tasks (threads included, as ``pids.max`` counts them) per process group, for some groups."""
     counts: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
+    for entry in _proc_entries():
         if not entry.isdigit():
             continue
         fields = _stat_fields(entry)
@@ -216,13 +225,14 @@ def group_tasks(pgids: set[int]) -> dict[int, int]:
     return counts
 
 
-def user_tasks(uid: int | None = None) -> int:
-    """Tasks of a user, which is what ``RLIMIT_NPROC`` counts."""
+def user_tasks(uid: int | None = None) -> int | None:
+    """Tasks of a user, which is what ``RLIMIT_NPROC`` counts (None without /proc)."""
     uid = os.getuid() if uid is None else uid
+    entries = _proc_entries()
+    if not entries:
+        return None
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for entry in entries:
         try:
             if Path(f"/proc/{entry}").stat().st_uid != uid:
                 continue

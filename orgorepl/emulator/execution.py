@@ -117,7 +117,8 @@ def exec_reply(outcome: Outcome, timeout: int, limits: Limits) -> dict[str, Any]
     elif MEMORY in hits:  # the kernel killed it for its memory
         reply.update(success=False, error_type="MemoryError", error="the run was killed for its memory use")
     elif code and code > 0:  # os._exit(n): no report written
-        reply.update(success=False, error_type="SystemExit", error=f"the interpreter exited with status {code}")
+        reply.update(success=False, error_type="SystemExit",
+                     error=f"the interpreter exited with status {code}")
     elif code and code < 0:
         reply.update(success=False, error_type="ProcessKilled",
                      error=f"the interpreter was killed by {_signal_name(-code)}")

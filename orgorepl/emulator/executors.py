@@ -24,6 +24,8 @@ from orgorepl.emulator.procs import RunProcess, SpawnError, Spawned
 from orgorepl.emulator.zygote import Zygote
 
 EXECUTORS = ("zygote", "spawn")
+# The zygote needs SOCK_SEQPACKET and fd passing as Linux has them; elsewhere spawn is the default.
+DEFAULT_EXECUTOR = "zygote" if sys.platform.startswith("linux") else "spawn"
 
 
 class Executor(Protocol):
@@ -37,7 +39,7 @@ class Executor(Protocol):
 @lru_cache(maxsize=1)
 def runner_source() -> str:
     here = Path(__file__).parent
-    return (here / "_cell.py").read_text(encoding="utf-8") + "\n\n" + (here / "_child.py").read_text(encoding="utf-8")
+    return "\n\n".join((here / name).read_text(encoding="utf-8") for name in ("_cell.py", "_child.py"))
 
 
 class SpawnExecutor:

@@ -13,7 +13,7 @@ import os
 from functools import lru_cache
 
 from orgorepl.emulator.containment import MODES, Containment
-from orgorepl.emulator.executors import EXECUTORS, make_executor
+from orgorepl.emulator.executors import DEFAULT_EXECUTOR, EXECUTORS, make_executor
 from orgorepl.emulator.limits import Limits
 from orgorepl.emulator.state import ComputerRecord
 
@@ -45,20 +45,20 @@ def child_env(computer: ComputerRecord) -> dict[str, str]:
     return {"HOME": str(computer.home), **base_env()}
 
 
-def check_options(executor: str, containment: str) -> None:
+def check_options(executor: str | None, containment: str) -> None:
     """Raise ValueError for an unknown executor or containment mode, before anything is touched."""
-    if executor not in EXECUTORS:
+    if executor is not None and executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if containment not in MODES:
         raise ValueError(f"containment mode must be one of {', '.join(MODES)}, got {containment!r}")
 
 
 class Runtime:
-    def __init__(self, limits: Limits | None = None, executor: str = "zygote", containment: str = "auto"):
+    def __init__(self, limits: Limits | None = None, executor: str | None = None, containment: str = "auto"):
         check_options(executor, containment)
         self.limits = limits or Limits()
         self.containment = Containment(self.limits, containment)
-        self.executor = make_executor(executor, base_env())
+        self.executor = make_executor(executor or DEFAULT_EXECUTOR, base_env())
 
     def close_now(self) -> None:
         """From any thread: refuse new runs and kill every run (the loop may be busy or gone)."""

@@ -79,7 +79,7 @@ class JsonH11Protocol(H11Protocol):
         self.transport.close()
 
 
-def _server(state: EmulatorState, *, quiet: bool, limits: Limits | None, executor: str,
+def _server(state: EmulatorState, *, quiet: bool, limits: Limits | None, executor: str | None,
             containment: str) -> tuple[uvicorn.Server, Runtime]:
     app = create_app(state, limits=limits, executor=executor, containment=containment)
     config = uvicorn.Config(
@@ -99,7 +99,7 @@ class EmbeddedEmulator:
 
     def __init__(self, data_dir: Path, computers: int = 1, api_key: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, *, limits: Limits | None = None,
-                 executor: str = "zygote", containment: str = "auto"):
+                 executor: str | None = None, containment: str = "auto"):
         check_options(executor, containment)
         self.data_dir = Path(data_dir)
         self.count = computers
@@ -183,7 +183,7 @@ def describe_runs(runtime: Runtime) -> str:
 
 def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None, computers: int = 1,
           data_dir: Path | None = None, echo: Callable[[str], object] = print, *,
-          limits: Limits | None = None, executor: str = "zygote", containment: str = "auto") -> None:
+          limits: Limits | None = None, executor: str | None = None, containment: str = "auto") -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM.
 
     Raises ValueError for a non-loopback host without an explicit key (anyone who can reach the

@@ -41,8 +41,7 @@ BOOT = (
 @lru_cache(maxsize=1)
 def zygote_source() -> bytes:
     here = Path(__file__).parent
-    return ((here / "_cell.py").read_text(encoding="utf-8") + "\n\n"
-            + (here / "_zygote.py").read_text(encoding="utf-8")).encode("utf-8")
+    return "\n\n".join((here / name).read_text(encoding="utf-8") for name in ("_cell.py", "_zygote.py")).encode()
 
 
 class ZygoteRun:
@@ -289,7 +288,11 @@ def _kill_run(pid: int) -> None:
 
 def kill_session(sid: int) -> None:
     """SIGKILL every process of a session (the zygote's children stay in its session)."""
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
         if not entry.isdigit():
             continue
         try:
