@@ -75,7 +75,7 @@ def _settings(conn: dict[str, Any], extra: dict[str, Any] | None = None):
     return settings
 
 
-def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None):
+def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None, *, resolve: bool = True):
     from orgorepl import connect
 
     settings = _settings(conn, extra)
@@ -84,9 +84,11 @@ def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None):
         refs = [settings.computer]
     margin = settings.timeout_margin
     if conn.get("local"):
-        return settings, connect.local_connector(refs, workspace=conn.get("workspace"), timeout_margin=margin)
+        return settings, connect.local_connector(refs, workspace=conn.get("workspace"), timeout_margin=margin,
+                                                 resolve=resolve)
     return settings, connect.remote_connector(settings.base_url, settings.api_key, refs,
-                                              workspace=conn.get("workspace"), timeout_margin=margin)
+                                              workspace=conn.get("workspace"), timeout_margin=margin,
+                                              resolve=resolve)
 
 
 def _read_arg(text: str) -> str:
@@ -186,9 +188,10 @@ def config_cmd(ctx) -> None:
         click.echo(f"{setting.key.ljust(width)} = {value}  # {settings.sources[setting.key]}")
 
 
-def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool) -> None:
+def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool,
+                 resolve: bool = True) -> None:
     try:
-        _settings_, connector = _connector(conn)
+        _settings_, connector = _connector(conn, resolve=resolve)
         connection = connector()
     except errors.OrgoError as err:
         _fail(err, as_json=as_json)
@@ -209,8 +212,8 @@ def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: b
 
 @cli.command("exec", context_settings=CONTEXT_SETTINGS)
 @_connection_options
-@click.option("--timeout", "-t", type=click.IntRange(1, 300), default=10, show_default=True,
-              help="Seconds before the interpreter is killed.")
+@click.option("--timeout", "-t", type=click.IntRange(1, 300),
+              help="Seconds before the interpreter is killed (default: python_timeout, 10).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
 @click.argument("code")
 @click.pass_context
@@ -223,6 +226,11 @@ def exec_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeo
     conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
                    api_key=api_key, local=local)
     source = _read_arg(code)
+    if timeout is None:
+        try:
+            timeout = _settings(conn).python_timeout
+        except errors.OrgoError as err:
+            _fail(err, as_json=as_json)
 
     def work(connection) -> int:
         if len(connection.targets) > 1:
@@ -247,8 +255,8 @@ def exec_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeo
 
 @cli.command("bash", context_settings=CONTEXT_SETTINGS)
 @_connection_options
-@click.option("--timeout", "-t", type=click.IntRange(1, 3600), default=200, show_default=True,
-              help="Seconds before the command is killed.")
+@click.option("--timeout", "-t", type=click.IntRange(1, 3600),
+              help="Seconds before the command is killed (default 200, the API's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
 @click.argument("command")
 @click.pass_context
@@ -261,6 +269,7 @@ def bash_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeo
     conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
                    api_key=api_key, local=local)
     source = _read_arg(command)
+    timeout = timeout or 200  # one-shot bash keeps the API's own default, not the REPL's 60
 
     def work(connection) -> int:
         if len(connection.targets) > 1:
@@ -312,7 +321,7 @@ def computers_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, 
             click.echo("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
         return ExitStatus.OK
 
-    _run_oneshot(conn, work, as_json=as_json)
+    _run_oneshot(conn, work, as_json=as_json, resolve=False)
 
 
 _GOALS = {"start": "running", "restart": "running", "stop": "stopped"}
@@ -372,10 +381,8 @@ def themes_cmd(no_color) -> None:
         if not show:
             click.echo(f"{name}  ({where})")
             continue
-        from prompt_toolkit import print_formatted_text
-
         from orgorepl.ui.style import build_style
-        from orgorepl.ui.theme_sample import sample
+        from orgorepl.ui.theme_sample import print_sample
 
         try:
             theme = themes.load(name)
@@ -383,7 +390,7 @@ def themes_cmd(no_color) -> None:
         except errors.OrgoError as err:
             click.echo(f"{name}: {err.one_line()}", err=True)
             continue
-        print_formatted_text(sample(theme), style=style, include_default_pygments_style=False)
+        print_sample(theme, style)
         click.echo(f"  ({where})\n")
 
 

@@ -31,7 +31,7 @@ class Connection:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.targets:
+        if not self.targets and self.computer is not None:
             self.targets = [self.computer]
 
     def close(self) -> None:
@@ -87,8 +87,11 @@ def resolve_targets(client: "OrgoClient", refs: Any, workspace: str | None = Non
 
 
 def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
-                     workspace: str | None = None, *, timeout_margin: float = 15.0) -> Connector:
+                     workspace: str | None = None, *, timeout_margin: float = 15.0,
+                     resolve: bool = True) -> Connector:
     """A connector for a real (or any already running) Orgo API.
+
+    ``resolve=False`` gives only a client, for listings: no computer is chosen.
 
     ``timeout_margin``: how long past a submission's own timeout the client waits for the
     answer (the server needs a moment to report the kill; a slow network needs more).
@@ -103,11 +106,12 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
 
         client = OrgoClient(api_key=api_key, base_url=base_url, timeout_margin=timeout_margin)
         try:
-            targets = resolve_targets(client, computer, workspace)
+            targets = resolve_targets(client, computer, workspace) if resolve else []
         except BaseException:
             client.close()
             raise
-        return Connection(client=client, computer=targets[0], base_url=base_url, targets=targets,
+        return Connection(client=client, computer=targets[0] if targets else None, base_url=base_url,
+                          targets=targets,
                           make_async=lambda: AsyncOrgoClient(api_key=api_key, base_url=base_url,
                                                              timeout_margin=timeout_margin),
                           _cleanup=[client.close])
@@ -116,7 +120,8 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
 
 
 def local_connector(computer: Any = None, *, data_dir: Path | None = None,
-                    workspace: str | None = None, timeout_margin: float = 15.0) -> Connector:
+                    workspace: str | None = None, timeout_margin: float = 15.0,
+                    resolve: bool = True) -> Connector:
     """A connector that starts the embedded emulator on a random port with a random key.
 
     Its data dir persists between runs (like a real computer's disk), so files written in one
@@ -135,12 +140,13 @@ def local_connector(computer: Any = None, *, data_dir: Path | None = None,
             raise errors.ConfigError(f"local emulator in {directory}: {exc}") from None
         try:
             client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url, timeout_margin=timeout_margin)
-            targets = resolve_targets(client, computer, workspace)
+            targets = resolve_targets(client, computer, workspace) if resolve else []
         except BaseException:
             emu.stop()
             raise
         return Connection(
-            client=client, computer=targets[0], base_url=emu.base_url, local=True, targets=targets,
+            client=client, computer=targets[0] if targets else None, base_url=emu.base_url, local=True,
+            targets=targets,
             make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url,
                                                timeout_margin=timeout_margin),
             _cleanup=[emu.stop, client.close],

@@ -157,3 +157,19 @@ def test_python_m_orgorepl_works(env):
     p = subprocess.run([sys.executable, "-m", "orgorepl", "exec", "print('m')"], capture_output=True,
                        text=True, env=env)
     assert p.stdout == "m\n"
+
+
+def test_computers_lists_every_computer_without_choosing_one(orgorepl_cmd, orgo_env, emulator):
+    env = {k: v for k, v in orgo_env.items() if k != "ORGO_COMPUTER"}
+    p = run(orgorepl_cmd, ["computers"], env)
+    assert p.returncode == 0, p.stderr
+    assert [c.name in p.stdout for c in emulator.computers] == [True] * len(emulator.computers)
+
+
+def test_exec_timeout_defaults_to_the_configured_python_timeout(orgorepl_cmd, env):
+    from orgorepl import paths
+
+    paths.config_file().write_text("python_timeout = 1\n")
+    p = run(orgorepl_cmd, ["exec", "import time; time.sleep(3)"], env)
+    assert p.returncode == ExitStatus.REMOTE_TIMEOUT
+    assert "TIMEOUT after 1s" in p.stderr

@@ -23,7 +23,7 @@ from orgorepl.render.result import (
     render_exec,
     render_note,
 )
-from orgorepl.session.python_cell import CellOutcome
+from orgorepl.session.python_state import CellOutcome
 from orgorepl.ui.style import default_style
 
 TRACEBACK = (

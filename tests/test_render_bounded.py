@@ -288,7 +288,7 @@ def test_escape_heavy_but_textual_output_is_not_binary():
 
 def test_all_result_types_are_bounded():
     big = numbered_lines(3_000_000)
-    from orgorepl.session.python_cell import CellOutcome as PlainCellOutcome
+    from orgorepl.session.python_state import CellOutcome as PlainCellOutcome
 
     results = [
         render_exec(CellOutcome(output=big, traceback=None, success=True, error=None, error_type=None,

@@ -59,7 +59,7 @@ class _Budget:
 def render_exec(outcome: Any, *, timeout: int, elapsed: float, color: bool = True,
                 limits: OutputLimits = DEFAULT_LIMITS, hyperlinks: bool = False,
                 raw_escapes: bool = False) -> FormattedText:
-    """A Python submission's outcome (``session.python_cell.CellOutcome``,
+    """A Python submission's outcome (``session.python_state.CellOutcome``,
     ``session.python_state.CellOutcome`` or anything with their ``output``, ``traceback``,
     ``success``, ``error``, ``error_type`` and ``timeout``).
 

@@ -194,3 +194,10 @@ def _css(attrs, page_fg: str, page_bg: str) -> str:
     if lines:
         rules.append(f"text-decoration:{' '.join(lines)}")
     return ";".join(rules)
+
+
+def print_sample(theme: Theme, style: BaseStyle) -> None:
+    """``orgorepl themes``: the sample on the terminal, in the theme's own colours."""
+    from prompt_toolkit import print_formatted_text
+
+    print_formatted_text(sample(theme), style=style, include_default_pygments_style=False)
