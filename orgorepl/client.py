@@ -16,7 +16,9 @@ Why it is built this way:
   server, a failure is reported with ``may_have_run=True`` and left to the person to decide.
   Idempotent GETs are retried (connect errors, broken connections, 429, 502/503/504) with
   capped exponential backoff, honouring Retry-After; the policy is one object
-  (``RetryPolicy``) and the sleep is injectable, so tests never wait.
+  (``RetryPolicy``) and the sleep is injectable, so tests never wait.  A caller that gives up
+  on a call passes ``cancelled``: its retries stop, so code abandoned while the client waited
+  to reconnect is not sent once the server is back.
 * **Bounded in time and memory.**  The read timeout of a code-running call is the remote
   timeout plus a margin (the server needs that long to say "timed out"); other calls use a
   fixed read timeout.  Bodies are streamed and refused beyond ``max_body_bytes`` (64 MiB).
@@ -441,16 +443,19 @@ class OrgoClient(_ClientCore):
         self._http = httpx.Client(**self._httpx_options(transport))
 
     # ---- send loop
-    def _send(self, call: _Call) -> Any:
+    def _send(self, call: _Call, cancelled: Callable[[], bool] | None = None) -> Any:
         attempt = 0
         while True:
             try:
                 return self._attempt(call)
             except errors.OrgoError as err:
                 delay = self.retry.delay(call, attempt, err)
-                if delay is None:
+                if delay is None or (cancelled is not None and cancelled()):
                     raise
+                last = err
             self._sleep(delay)
+            if cancelled is not None and cancelled():
+                raise last
             attempt += 1
 
     def _attempt(self, call: _Call) -> Any:
@@ -469,15 +474,17 @@ class OrgoClient(_ClientCore):
             raise self._translate(exc, call) from exc
         return self._interpret(call, response, buffer.data)
 
-    def _run(self, op: _Op) -> Any:
-        return _run_sync(op, self._send)
+    def _run(self, op: _Op, cancelled: Callable[[], bool] | None = None) -> Any:
+        return _run_sync(op, lambda call: self._send(call, cancelled))
 
     # ---- API
-    def exec(self, computer_id: str, code: str, timeout: int = protocol.EXEC_TIMEOUT_DEFAULT) -> protocol.ExecResult:
-        return self._run(self._op_exec(computer_id, code, timeout))
+    def exec(self, computer_id: str, code: str, timeout: int = protocol.EXEC_TIMEOUT_DEFAULT, *,
+             cancelled: Callable[[], bool] | None = None) -> protocol.ExecResult:
+        return self._run(self._op_exec(computer_id, code, timeout), cancelled)
 
-    def bash(self, computer_id: str, command: str, timeout: int = protocol.BASH_TIMEOUT_DEFAULT) -> protocol.BashResult:
-        return self._run(self._op_bash(computer_id, command, timeout))
+    def bash(self, computer_id: str, command: str, timeout: int = protocol.BASH_TIMEOUT_DEFAULT, *,
+             cancelled: Callable[[], bool] | None = None) -> protocol.BashResult:
+        return self._run(self._op_bash(computer_id, command, timeout), cancelled)
 
     def get_computer(self, computer_id: str) -> protocol.Computer:
         return self._run(self._op_get_computer(computer_id))
@@ -539,16 +546,19 @@ class AsyncOrgoClient(_ClientCore):
         self._http = httpx.AsyncClient(**self._httpx_options(transport))
 
     # ---- send loop
-    async def _send(self, call: _Call) -> Any:
+    async def _send(self, call: _Call, cancelled: Callable[[], bool] | None = None) -> Any:
         attempt = 0
         while True:
             try:
                 return await self._attempt(call)
             except errors.OrgoError as err:
                 delay = self.retry.delay(call, attempt, err)
-                if delay is None:
+                if delay is None or (cancelled is not None and cancelled()):
                     raise
+                last = err
             await self._sleep(delay)
+            if cancelled is not None and cancelled():
+                raise last
             attempt += 1
 
     async def _attempt(self, call: _Call) -> Any:
@@ -567,12 +577,12 @@ class AsyncOrgoClient(_ClientCore):
             raise self._translate(exc, call) from exc
         return self._interpret(call, response, buffer.data)
 
-    async def _run(self, op: _Op) -> Any:
+    async def _run(self, op: _Op, cancelled: Callable[[], bool] | None = None) -> Any:
         try:
             call = next(op)
             while True:
                 try:
-                    data = await self._send(call)
+                    data = await self._send(call, cancelled)
                 except errors.OrgoError as err:
                     call = op.throw(err)
                 else:
@@ -581,11 +591,13 @@ class AsyncOrgoClient(_ClientCore):
             return stop.value
 
     # ---- API
-    async def exec(self, computer_id: str, code: str, timeout: int = protocol.EXEC_TIMEOUT_DEFAULT) -> protocol.ExecResult:
-        return await self._run(self._op_exec(computer_id, code, timeout))
+    async def exec(self, computer_id: str, code: str, timeout: int = protocol.EXEC_TIMEOUT_DEFAULT, *,
+                   cancelled: Callable[[], bool] | None = None) -> protocol.ExecResult:
+        return await self._run(self._op_exec(computer_id, code, timeout), cancelled)
 
-    async def bash(self, computer_id: str, command: str, timeout: int = protocol.BASH_TIMEOUT_DEFAULT) -> protocol.BashResult:
-        return await self._run(self._op_bash(computer_id, command, timeout))
+    async def bash(self, computer_id: str, command: str, timeout: int = protocol.BASH_TIMEOUT_DEFAULT, *,
+                   cancelled: Callable[[], bool] | None = None) -> protocol.BashResult:
+        return await self._run(self._op_bash(computer_id, command, timeout), cancelled)
 
     async def get_computer(self, computer_id: str) -> protocol.Computer:
         return await self._run(self._op_get_computer(computer_id))
