@@ -69,17 +69,18 @@ class BashRun:
 
 
 def run_python(connection: "Connection", remote: "RemoteSession", code: str, timeout: int, *,
-               echo: bool) -> PythonRun:
+               echo: bool, cancelled: Callable[[], bool] | None = None) -> PythonRun:
     request = remote.python(code, echo=echo)
     started = time.monotonic()
-    result = connection.client.exec(connection.computer.id, request.code, timeout)
+    result = connection.client.exec(connection.computer.id, request.code, timeout, cancelled=cancelled)
     return PythonRun(remote.python_done(request, result), time.monotonic() - started)
 
 
-def run_bash(connection: "Connection", remote: "RemoteSession", command: str, timeout: int) -> BashRun:
+def run_bash(connection: "Connection", remote: "RemoteSession", command: str, timeout: int, *,
+             cancelled: Callable[[], bool] | None = None) -> BashRun:
     request = remote.bash(command)
     started = time.monotonic()
-    result = connection.client.bash(connection.computer.id, request.command, timeout)
+    result = connection.client.bash(connection.computer.id, request.command, timeout, cancelled=cancelled)
     return BashRun(remote.bash_done(request, result), time.monotonic() - started)
 
 
@@ -402,8 +403,14 @@ class InteractiveRepl:
                 job.abandon()
         return finished
 
-    def _call(self, work: Callable[["Connection"], Any], *, phase: str, timeout: int | None) -> Any:
-        """Run ``work(connection)`` under the spinner; None when abandoned or failed (reported)."""
+    def _call(self, work: Callable[..., Any], *, phase: str, timeout: int | None,
+              cancellable: bool = False) -> Any:
+        """Run ``work(connection)`` under the spinner; None when abandoned or failed (reported).
+
+        ``cancellable``: work that runs code is called as ``work(connection, cancelled)`` and
+        hands ``cancelled`` to the client, so a Ctrl-C also stops the client's reconnect retries
+        (otherwise the abandoned code would be sent once the server is back).
+        """
         from orgorepl.ui.state import LastCall
 
         def job_work(job: Job) -> Any:
@@ -419,6 +426,8 @@ class InteractiveRepl:
                 raise Abandoned
             job.set_phase(phase.format(computer=connection.computer.name))
             job.sent = True
+            if cancellable:
+                return work(connection, lambda: job.abandoned)
             return work(connection)
 
         job = Job(job_work, phase=phase.format(computer=self.state.where), timeout=timeout)
@@ -444,8 +453,9 @@ class InteractiveRepl:
         timeout = self.state.timeouts[Mode.PYTHON]
         if self._fan_out(Mode.PYTHON, code, timeout):
             return
-        run = self._call(lambda c: run_python(c, self.remote, code, timeout, echo=True),
-                         phase="python on {computer}", timeout=timeout)
+        run = self._call(lambda c, cancelled: run_python(c, self.remote, code, timeout, echo=True,
+                                                         cancelled=cancelled),
+                         phase="python on {computer}", timeout=timeout, cancellable=True)
         if run is None:
             return
         outcome = run.outcome
@@ -467,8 +477,8 @@ class InteractiveRepl:
         timeout = self.state.timeouts[Mode.BASH]
         if self._fan_out(Mode.BASH, command, timeout):
             return
-        run = self._call(lambda c: run_bash(c, self.remote, command, timeout),
-                         phase="bash on {computer}", timeout=timeout)
+        run = self._call(lambda c, cancelled: run_bash(c, self.remote, command, timeout, cancelled=cancelled),
+                         phase="bash on {computer}", timeout=timeout, cancellable=True)
         if run is None:
             return
         result = run.result
@@ -653,8 +663,8 @@ class InteractiveRepl:
         from orgorepl.commands import format_state
 
         program = self.remote.listing_program()
-        result = self._call(lambda c: c.client.exec(c.computer.id, program, 30),
-                            phase="reading the session on {computer}", timeout=30)
+        result = self._call(lambda c, cancelled: c.client.exec(c.computer.id, program, 30, cancelled=cancelled),
+                            phase="reading the session on {computer}", timeout=30, cancellable=True)
         if result is None:
             return
         if not result.success:
@@ -664,8 +674,8 @@ class InteractiveRepl:
 
     def _reset_session(self) -> None:
         program = self.remote.reset_program()
-        result = self._call(lambda c: c.client.exec(c.computer.id, program, 30),
-                            phase="resetting the session on {computer}", timeout=30)
+        result = self._call(lambda c, cancelled: c.client.exec(c.computer.id, program, 30, cancelled=cancelled),
+                            phase="resetting the session on {computer}", timeout=30, cancellable=True)
         if result is None:
             return
         if not result.success:
