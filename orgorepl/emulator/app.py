@@ -25,10 +25,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, Router
 
 from orgorepl import protocol
-from orgorepl.emulator.containment import Refused
+from orgorepl.emulator.containment import Refused, SpawnError
 from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
 from orgorepl.emulator.limits import Limits
-from orgorepl.emulator.procs import SpawnError
 from orgorepl.emulator.runtime import Runtime
 from orgorepl.emulator.state import RESOLUTION, ComputerRecord, EmulatorState, WorkspaceRecord
 

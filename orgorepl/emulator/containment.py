@@ -39,6 +39,10 @@ class Refused(RuntimeError):
     """The emulator is shutting down: no new child may start."""
 
 
+class SpawnError(Exception):
+    """A run could not be started (no processes left, its cgroup could not be made, ...)."""
+
+
 class Cage:
     """One run's processes: a process group, maybe a cgroup, and which limits it reached."""
 
@@ -105,7 +109,10 @@ class Containment:
         mode = self.mode
         with self._lock:
             self._prune_locked()
-            cgroup = self._tree.run() if mode == "cgroup" and self._tree is not None else None
+            try:
+                cgroup = self._tree.run() if mode == "cgroup" and self._tree is not None else None
+            except OSError as exc:  # never run without the cage we promised
+                raise SpawnError(f"cannot make the run's cgroup: {exc}") from exc
             nproc = None
             if mode == "watchdog" and self.limits.processes and os.geteuid() != 0:
                 tasks = user_tasks()

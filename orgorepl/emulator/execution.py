@@ -14,8 +14,9 @@ import subprocess
 import tempfile
 from typing import Any
 
+from orgorepl.emulator.containment import SpawnError
 from orgorepl.emulator.limits import MEMORY, Limits, note
-from orgorepl.emulator.procs import HostLost, Outcome, SpawnError, Spawned, supervise
+from orgorepl.emulator.procs import HostLost, Outcome, Spawned, supervise
 from orgorepl.emulator.runtime import Runtime, child_env
 from orgorepl.emulator.state import ComputerRecord
 

@@ -20,7 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from orgorepl.emulator.procs import RunProcess, SpawnError, Spawned
+from orgorepl.emulator.containment import SpawnError
+from orgorepl.emulator.procs import RunProcess, Spawned
 from orgorepl.emulator.zygote import Zygote
 
 EXECUTORS = ("zygote", "spawn")

@@ -92,10 +92,6 @@ class Spawned:
         return await self._proc.wait()
 
 
-class SpawnError(Exception):
-    """A run could not be started (e.g. the machine is out of processes)."""
-
-
 class HostLost(Exception):
     """The process that started the run (the zygote) died before telling how it ended."""
 
@@ -163,8 +159,7 @@ async def supervise(proc: RunProcess, cage: Cage, containment: Containment, *, o
             lost = True
             cage.kill()
         finished = True
-        for reader in readers:
-            await reader.drain()
+        await asyncio.gather(*(reader.drain() for reader in readers))
     finally:
         if not finished:  # cancelled (client gone, server stopping)
             cage.kill()

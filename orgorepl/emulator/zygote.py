@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from orgorepl.emulator.procs import HostLost, SpawnError
+from orgorepl.emulator.containment import SpawnError
+from orgorepl.emulator.procs import HostLost
 
 START_TIMEOUT = 30.0
 
