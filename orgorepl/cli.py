@@ -369,6 +369,93 @@ for _action in ("start", "stop", "restart"):
     cli.command(_action, context_settings=CONTEXT_SETTINGS)(_lifecycle(_action))
 
 
+def _transfer(direction: str):
+    @_connection_options
+    @click.option("--chunk-size", type=click.IntRange(1, 8), default=4, show_default=True, metavar="MiB",
+                  help="Data per request, in MiB.")
+    @click.option("--no-resume", "resume", is_flag=True, flag_value=False, default=True,
+                  help="Start over even if an interrupted copy is there.")
+    @click.option("--timeout", "-t", type=click.IntRange(1, 300), default=60, show_default=True,
+                  help="Seconds each request may take on the computer.")
+    @click.argument("source")
+    @click.argument("destination", required=False)
+    @click.pass_context
+    def command(ctx, computer, workspace, parallel, base_url, api_key, local, chunk_size, resume, timeout,
+                source, destination) -> None:
+        conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+
+        def work(connection) -> int:
+            from pathlib import Path
+
+            from orgorepl import transfer
+
+            bar = transfer.ProgressLine(sys.stderr, Path(source).name) if sys.stderr.isatty() else None
+            try:
+                if direction == "put":
+                    result = transfer.put(connection.client, connection.computer.id, Path(source), destination,
+                                          chunk_size=chunk_size << 20, progress=bar, resume=resume,
+                                          timeout=timeout)
+                else:
+                    result = transfer.get(connection.client, connection.computer.id, source,
+                                          Path(destination) if destination else None,
+                                          chunk_size=chunk_size << 20, progress=bar, resume=resume,
+                                          timeout=timeout)
+            except KeyboardInterrupt:
+                if bar is not None:
+                    bar.close()
+                click.echo("orgorepl: interrupted: run the same command again to resume", err=True)
+                return ExitStatus.INTERRUPTED
+            finally:
+                if bar is not None:
+                    bar.close()
+            click.echo(result.summary("uploaded" if direction == "put" else "downloaded"))
+            return ExitStatus.OK
+
+        _run_oneshot(conn, work, as_json=False)
+
+    command.__doc__ = (
+        "Copy LOCAL to the computer (REMOTE: default its name in the home directory)."
+        if direction == "put" else
+        "Copy REMOTE from the computer (LOCAL: default its name in the current directory)."
+    ) + "\n\nChunked through /exec, checksummed (sha256), resumed after an interruption."
+    return command
+
+
+cli.command("put", context_settings=CONTEXT_SETTINGS)(_transfer("put"))
+cli.command("get", context_settings=CONTEXT_SETTINGS)(_transfer("get"))
+
+
+@cli.command("replay", context_settings=CONTEXT_SETTINGS)
+@_connection_options
+@click.option("--all", "auto", is_flag=True, help="Run every submission without waiting for keys.")
+@click.option("--stateless", is_flag=True, help="Send the submissions raw.")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.pass_context
+def replay_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, auto, stateless, path) -> None:
+    """Step through a saved session (.md, .py, .sh) on a computer, one submission per key press.
+
+    Enter or Space runs the next submission, s skips it, q quits.
+    """
+    conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
+    try:
+        settings, connector = _connector(conn, (ctx.obj or {}).get("extra"))
+    except errors.OrgoError as err:
+        _fail(err)
+    from orgorepl.modes import Mode as _Mode
+    from orgorepl.replay import run_replay
+
+    from orgorepl.ui.style import load_style
+
+    color = _use_color(settings.color)
+    _theme, style, warning = load_style(settings.theme if color else "mono")
+    if warning:
+        click.echo(f"orgorepl: {warning}", err=True)
+    status = run_replay(connector, path, stateful=settings.stateful and not stateless,
+                        timeouts={_Mode.PYTHON: settings.python_timeout, _Mode.BASH: settings.bash_timeout},
+                        auto=auto, color=color, style=style)
+    sys.exit(int(status))
+
+
 @cli.command("themes", context_settings=CONTEXT_SETTINGS)
 @click.option("--no-color", "no_color", is_flag=True, help="List the names only, without samples.")
 def themes_cmd(no_color) -> None:

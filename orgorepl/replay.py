@@ -84,7 +84,7 @@ class _Screen:
         if not frags[-1][1].endswith("\n"):
             frags.append(("", "\n"))
         print_formatted_text(FormattedText(frags), end="", style=self.style, output=self.output,
-                             color_depth=self.color_depth, include_default_pygments_style=True)
+                             color_depth=self.color_depth, include_default_pygments_style=False)
 
     def note(self, text: str, *, error: bool = False) -> None:
         self.print([("class:note.error" if error else "class:note", text)])

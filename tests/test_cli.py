@@ -173,3 +173,25 @@ def test_exec_timeout_defaults_to_the_configured_python_timeout(orgorepl_cmd, en
     p = run(orgorepl_cmd, ["exec", "import time; time.sleep(3)"], env)
     assert p.returncode == ExitStatus.REMOTE_TIMEOUT
     assert "TIMEOUT after 1s" in p.stderr
+
+
+def test_put_then_get_through_the_cli(orgorepl_cmd, env, tmp_path):
+    src = tmp_path / "data.bin"
+    src.write_bytes(bytes(range(256)) * 1000)
+    p = run(orgorepl_cmd, ["put", str(src), "cli-copy.bin"], env)
+    assert p.returncode == 0 and p.stdout.startswith("uploaded 250.0 KiB"), p.stdout + p.stderr
+    back = tmp_path / "back.bin"
+    p = run(orgorepl_cmd, ["get", "cli-copy.bin", str(back)], env)
+    assert p.returncode == 0 and p.stdout.startswith("downloaded"), p.stderr
+    assert back.read_bytes() == src.read_bytes()
+    p = run(orgorepl_cmd, ["get", "no-such-file.bin", str(tmp_path / "x")], env)
+    assert p.returncode != 0 and p.stderr.count("\n") == 1 and "not found" in p.stderr
+
+
+def test_replay_all_runs_a_saved_session_with_state(orgorepl_cmd, env, tmp_path):
+    lesson = tmp_path / "lesson.md"
+    lesson.write_text("```python\nx = 20\n```\n\n```bash\necho from-bash\n```\n\n```python\nx + 22\n```\n")
+    p = run(orgorepl_cmd, ["replay", "--all", str(lesson)], env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert "from-bash" in lines and "42" in lines
