@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 # Options of the top-level command that take a value: their value is not a subcommand.
-_VALUE_OPTIONS = {"--computer", "-c", "--base-url", "--api-key", "--timeout", "-t", "--resume", "--theme"}
+_VALUE_OPTIONS = {"--computer", "-c", "--workspace", "-w", "--parallel", "--base-url", "--api-key", "--timeout",
+                  "-t", "--resume", "--theme", "--log"}
 _NO_PROMPT = {"-h", "--help", "-V", "--version"}
 
 

@@ -106,10 +106,14 @@ def _read_arg(text: str) -> str:
 @click.option("--resume", "resume", metavar="ID", help="Reattach to the remote session ID (see %info).")
 @click.option("--theme", metavar="NAME", help="Colour theme (`orgorepl themes` lists them).")
 @click.option("--no-color", "no_color", is_flag=True, help="No colours (also when NO_COLOR is set).")
+@click.option("--raw-escapes", is_flag=True,
+              help="Pass the remote's control sequences to the terminal untouched (unsafe).")
+@click.option("--log", "log_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Record every submission to FILE (.md, .jsonl, .py, .sh), flushed as it happens.")
 @click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
 @click.pass_context
 def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, local, timeout, vi,
-        start_bash, stateless, resume, theme, no_color) -> None:
+        start_bash, stateless, resume, theme, no_color, raw_escapes, log_path) -> None:
     """A REPL and shell for remote Orgo computers.
 
     With no command, opens the interactive session (Python mode; F4 or %bash for bash).
@@ -155,11 +159,20 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         toggle_key=settings.toggle_key,
         history_size=settings.history_size,
         theme=settings.theme,
+        output_max_bytes=settings.output_max_bytes,
+        output_max_lines=settings.output_max_lines,
+        raw_escapes=raw_escapes,
+        log_path=log_path,
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), stdout=sys.stdout, stderr=sys.stderr)
     else:
-        status = repl.run_interactive(connector, options, early=early)
+        try:
+            status = repl.run_interactive(connector, options, early=early)
+        except (ValueError, OSError) as exc:  # --log FILE cannot be used
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            click.echo(f"orgorepl: --log {log_path}: {reason}", err=True)
+            sys.exit(int(ExitStatus.USAGE))
     sys.exit(int(status))
 
 

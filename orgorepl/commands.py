@@ -344,3 +344,47 @@ def _theme(ctx: CommandContext, args: str) -> CommandResult:
     if len(args.split()) > 1:
         return CommandResult(text="%theme takes one theme name", error=True)
     return CommandResult(remote="theme", payload=(args.strip(),) if args.strip() else ())
+
+
+@registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")
+def _more(ctx: CommandContext, args: str) -> CommandResult:
+    if args:
+        return CommandResult(text="%more takes no arguments", error=True)
+    return CommandResult(remote="more")
+
+
+@registry.command("save-output", usage="%save-output FILE", help="write the last result's whole output to FILE")
+def _save_output(ctx: CommandContext, args: str) -> CommandResult:
+    if not args:
+        return CommandResult(text="%save-output wants a file name", error=True)
+    return CommandResult(remote="save-output", payload=(args,))
+
+
+@registry.command("save", usage="%save FILE",
+                  help="export the session: .md, .py / .sh (successful submissions), .json")
+def _save(ctx: CommandContext, args: str) -> CommandResult:
+    if not args:
+        return CommandResult(text="%save wants a file name ending in .md, .py, .sh or .json", error=True)
+    return CommandResult(remote="save", payload=(args,))
+
+
+def _transfer_command(verb: str) -> Handler:
+    def handler(ctx: CommandContext, args: str) -> CommandResult:
+        import shlex
+
+        try:
+            words = shlex.split(args)
+        except ValueError as exc:
+            return CommandResult(text=f"%{verb}: {exc}", error=True)
+        if not 1 <= len(words) <= 2:
+            what = "LOCAL [REMOTE]" if verb == "put" else "REMOTE [LOCAL]"
+            return CommandResult(text=f"%{verb} wants {what}", error=True)
+        return CommandResult(remote=verb, payload=tuple(words))
+
+    return handler
+
+
+registry.command("put", usage="%put LOCAL [REMOTE]",
+                 help="copy a file to the computer (chunked, checksummed, resumable)")(_transfer_command("put"))
+registry.command("get", usage="%get REMOTE [LOCAL]",
+                 help="copy a file from the computer (chunked, checksummed, resumable)")(_transfer_command("get"))

@@ -15,6 +15,7 @@ Policies that live here and nowhere else:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class ReplOptions:
     history_size: int = 10000  # entries kept per mode on disk (0: none)
     theme: str = "default"
     parallel: int = 8  # fan-out: at most this many computers at a time
+    output_max_bytes: int = 128 * 1024  # one result's shown part (head + tail); %more has the rest
+    output_max_lines: int = 2000
+    raw_escapes: bool = False  # pass the remote's control sequences through untouched
+    log_path: str | None = None  # --log FILE: every submission appended as it happens
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,6 +87,14 @@ def run_bash(connection: "Connection", remote: "RemoteSession", command: str, ti
     started = time.monotonic()
     result = connection.client.bash(connection.computer.id, request.command, timeout, cancelled=cancelled)
     return BashRun(remote.bash_done(request, result), time.monotonic() - started)
+
+
+def Entry_from(mode: str, source: str, outcome: Any, target: str, elapsed: float, timeout: int):  # noqa: N802
+    """A transcript entry for one shown result (meta-commands are never recorded)."""
+    from orgorepl.transcript import Entry
+
+    make = Entry.from_python if mode == "python" else Entry.from_bash
+    return make(source, outcome, target=target, elapsed=elapsed, timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,6 +287,16 @@ class InteractiveRepl:
             self.remote.session_id = options.session_id
             self.remote.used = True
         self._targets: list | None = None  # fanout.Target per computer, once connected
+        from orgorepl.render.bounded import OutputLimits
+        from orgorepl.render.last_output import LastOutput
+        from orgorepl.transcript import Transcript
+
+        half = max(1, options.output_max_lines // 2)
+        self.limits = OutputLimits(max_bytes_shown=options.output_max_bytes, head_lines=half, tail_lines=half)
+        self.last_output = LastOutput()
+        self.transcript = Transcript(secret=options.secret)
+        if options.log_path:
+            self.transcript.attach_log(options.log_path)  # ValueError/OSError: the CLI reports it
         get_mode = lambda: self.state.mode  # noqa: E731
         # No colour (NO_COLOR, --no-color, not a terminal) is the mono theme at 1-bit depth.
         self.theme, self.style, self._theme_warning = load_style(options.theme if options.color else "mono")
@@ -305,8 +328,11 @@ class InteractiveRepl:
     # -- output
 
     def print(self, fragments) -> None:
-        from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.formatted_text import FormattedText, to_formatted_text
+        """Straight to the terminal (render.terminal), not through prompt_toolkit's printer: a
+        bounded result is still up to ~130 KB, and that printer is slow on large text."""
+        from prompt_toolkit.formatted_text import to_formatted_text
+
+        from orgorepl.render.terminal import write_fragments
 
         frags = list(to_formatted_text(fragments))
         text = "".join(t for _, t, *_ in frags)
@@ -314,10 +340,17 @@ class InteractiveRepl:
             return
         if not text.endswith("\n"):
             frags.append(("", "\n"))
-        print_formatted_text(
-            FormattedText(frags), end="", style=self.style, output=self.output,
-            color_depth=self.color_depth, include_default_pygments_style=False,
-        )
+        from prompt_toolkit.application import get_app_or_none, run_in_terminal
+
+        def write() -> None:
+            write_fragments(self.output, frags, style=self.style, color_depth=self.color_depth,
+                            include_default_pygments_style=False)
+
+        app = get_app_or_none()
+        if app is not None and app.is_running:  # a prompt is on screen: print above it
+            run_in_terminal(write, in_executor=False)
+        else:
+            write()
 
     def note(self, text: str, *, error: bool = False) -> None:
         self.print([("class:note.error" if error else "class:note", text)])
@@ -459,7 +492,10 @@ class InteractiveRepl:
         if run is None:
             return
         outcome = run.outcome
-        self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed))
+        self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
+                               raw_escapes=self.options.raw_escapes, color=self.options.color))
+        self.last_output.keep(outcome)
+        self._record(Entry_from("python", code, outcome, self.state.where, run.elapsed, timeout))
         for line in python_notes(outcome, stateful=self.remote.stateful):
             self.note(line)
         self._follow_cwd()
@@ -482,7 +518,10 @@ class InteractiveRepl:
         if run is None:
             return
         result = run.result
-        self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed))
+        self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
+                               raw_escapes=self.options.raw_escapes, color=self.options.color))
+        self.last_output.keep(result)
+        self._record(Entry_from("bash", command, result, self.state.where, run.elapsed, timeout))
         if self.remote.stateful and result.timeout:
             self.note("timed out: the shell session is as it was before this command")
         self._follow_cwd()
@@ -492,6 +531,12 @@ class InteractiveRepl:
             self.state.last = LastCall("exit", str(result.exit_code), run.elapsed)
         else:
             self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    def _record(self, entry) -> None:
+        self.transcript.add(entry)
+        problem = self.transcript.take_log_error()
+        if problem:
+            self.note(problem, error=True)
 
     # -- many computers
 
@@ -523,6 +568,16 @@ class InteractiveRepl:
         if results is None:
             return True
         self.print(fanout.render(results, mode=mode, timeout=timeout))
+        from orgorepl.transcript import Entry
+
+        self.last_output.keep_text("".join(
+            f"==> {r.target.name} <==\n" + (r.error.one_line() + "\n" if r.error else (r.outcome.output or ""))
+            for r in results))
+        self.transcript.add_group([
+            Entry.not_run(mode.value, text, error=r.error, target=r.target.name, elapsed=r.elapsed)
+            if r.error is not None else
+            Entry_from(mode.value, text, r.outcome, r.target.name, r.elapsed, timeout)
+            for r in results])
         ok = sum(r.kind == "ok" for r in results)
         elapsed = max((r.elapsed for r in results), default=0.0)
         self.state.last = LastCall("ok" if ok == len(results) else "error", f"{ok}/{len(results)} ok", elapsed)
@@ -616,7 +671,15 @@ class InteractiveRepl:
         if result.set_stateful is not None:
             self.remote.stateful = self.state.stateful = result.set_stateful
             self._follow_cwd()
-        if result.remote == "theme":
+        if result.remote == "more":
+            self._more()
+        elif result.remote == "save-output":
+            self._save_output(result.payload[0])
+        elif result.remote == "save":
+            self._save_transcript(result.payload[0])
+        elif result.remote in ("put", "get"):
+            self._transfer(result.remote, *result.payload)
+        elif result.remote == "theme":
             self._switch_theme(result.payload[0] if result.payload else "")
         elif result.remote == "start":
             self._start_computer()
@@ -628,6 +691,74 @@ class InteractiveRepl:
             self._reset_session()
         if result.exit:
             self._exit = True
+
+    def _more(self) -> None:
+        from prompt_toolkit.application import run_in_terminal
+
+        from orgorepl.render.last_output import page_text
+
+        text = self.last_output.text
+        if text is None:
+            self.note("no output yet: %more pages the last result's whole output")
+            return
+        run_in_terminal(lambda: page_text(text, color=self.options.color), in_executor=False) \
+            if self.session.app.is_running else page_text(text, color=self.options.color)
+
+    def _save_output(self, path: str) -> None:
+        from orgorepl.render.last_output import save_output
+
+        text = self.last_output.text
+        if text is None:
+            self.note("no output yet: %save-output FILE writes the last result's whole output")
+            return
+        try:
+            written = save_output(text, os.path.expanduser(path))
+        except OSError as exc:
+            self.note(f"cannot write {path}: {exc.strerror or exc}", error=True)
+            return
+        self.note(f"wrote {written:,} bytes to {path}")
+
+    def _save_transcript(self, path: str) -> None:
+        try:
+            count = self.transcript.save(os.path.expanduser(path))
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.note(f"cannot save to {path}: {reason}", error=True)
+            return
+        self.note(f"saved {count} submission{'s' if count != 1 else ''} to {path}")
+
+    def _transfer(self, direction: str, source: str, destination: str | None = None) -> None:
+        import sys
+        from pathlib import Path
+
+        from orgorepl import transfer
+
+        local = Path(os.path.expanduser(source if direction == "put" else (destination or ".")))
+        label = Path(source).name
+
+        def work(c, cancelled):
+            bar = transfer.ProgressLine(sys.stderr, label) if sys.stderr.isatty() else None
+
+            def progress(done: int, total: int) -> None:
+                if cancelled():
+                    raise KeyboardInterrupt  # Ctrl-C: stop between chunks; the next try resumes
+                if bar is not None:
+                    bar.update(done, total)
+
+            try:
+                if direction == "put":
+                    return transfer.put(c.client, c.computer.id, local, destination, progress=progress,
+                                        cwd=self.remote.cwd)
+                return transfer.get(c.client, c.computer.id, source, local if destination else None,
+                                    progress=progress, cwd=self.remote.cwd)
+            finally:
+                if bar is not None:
+                    bar.close()
+
+        result = self._call(work, phase=f"{'uploading' if direction == 'put' else 'downloading'} {label}",
+                            timeout=None, cancellable=True)
+        if result is not None:
+            self.note(result.summary("uploaded" if direction == "put" else "downloaded"))
 
     def _switch_theme(self, name: str) -> None:
         from orgorepl import themes
