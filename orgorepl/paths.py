@@ -47,7 +47,19 @@ def local_emulator_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) user-only; tighten it if it already exists and is ours."""
+    """Create ``path`` (and parents) user-only; tighten it if it already exists and is ours.
+
+    ``mkdir(parents=True, mode=...)`` applies the mode to the last directory only: the parents it
+    creates (e.g. ``~/.local/share/orgorepl`` on a first ``--local`` run) would be 0755.  So each
+    missing directory is created here, 0700; parents that already existed are left alone.
+    """
+    missing = []
+    for directory in (path, *path.parents):
+        if directory.exists():
+            break
+        missing.append(directory)
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         if path.stat().st_mode & 0o077:
