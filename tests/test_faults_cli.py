@@ -175,3 +175,11 @@ def test_a_20_mb_answer_is_delivered_whole(outcomes, case):
     assert (p.returncode, p.stderr) == (0, "")
     assert len(p.stdout) == 20 * MB and p.stdout.strip("y") == ""
     assert outcome.posts == 1
+
+
+def test_a_bad_timeout_margin_is_a_configuration_error(orgorepl_cmd):
+    env = {**os.environ, "ORGO_API_KEY": KEY, "ORGOREPL_TIMEOUT_MARGIN": "0"}
+    p = subprocess.run(orgorepl_cmd + ["exec", "print(1)"], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == ExitStatus.CONFIG
+    assert p.stderr == ("orgorepl: env ORGOREPL_TIMEOUT_MARGIN: timeout_margin = '0' is invalid: "
+                        "expected a whole number from 1 to 600\n")
