@@ -145,7 +145,13 @@ def test_fork_bomb_is_contained_and_others_still_run(emu):
     assert other["output"] == "1\n"
     body = reply.json()
     assert reply.status_code == 200 and body["success"] is False, body
-    assert f"[orgorepl emulator: this run reached its limit of {LIMITS.processes} processes]" in body["error"]
+    note = f"[orgorepl emulator: this run reached its limit of {LIMITS.processes} processes]"
+    if emu.runtime.containment.mode == "watchdog" and os.geteuid() != 0:
+        # RLIMIT_NPROC may refuse the leader's fork before a scan sees the group: then the
+        # kernel's own refusal is the answer (and the bomb, all refused at once, dies out)
+        assert note in body["error"] or body["error_type"] == "BlockingIOError", body
+    else:
+        assert note in body["error"], body
     leader = int(marker.read_text())
     assert wait_empty(leader) == [], "processes of the fork bomb outlived its call"
     assert post(emu, "exec", {"code": "print('still here')"}).json()["output"] == "still here\n"

@@ -9,8 +9,8 @@ how the process limit is enforced:
   left its process group;
 * ``watchdog`` (no usable cgroup): every 50 ms while runs are alive, a scan of ``/proc``
   counts the tasks of each run's process group and kills a group that reached the cap; when
-  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus the cap), so
-  the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so there the watchdog
+  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus twice the cap),
+  so the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so there the watchdog
   alone stands between a fork bomb and the machine.  Without /proc (macOS) neither works: only
   the wall time and output limits hold there.
 
@@ -115,8 +115,8 @@ class Containment:
                 raise SpawnError(f"cannot make the run's cgroup: {exc}") from exc
             nproc = None
             if mode == "watchdog" and self.limits.processes and os.geteuid() != 0:
-                tasks = user_tasks()
-                nproc = tasks + self.limits.processes if tasks is not None else None
+                tasks = user_tasks()  # a backstop above the cap, so the watchdog still sees it reached
+                nproc = tasks + 2 * self.limits.processes if tasks is not None else None
             cage = Cage(owner, cgroup, nproc)
             self._cages.add(cage)
             return cage
@@ -129,6 +129,18 @@ class Containment:
                 cage.kill()
         if self.mode == "watchdog" and self.limits.processes:
             self._watch()
+
+    def settle(self, cage: Cage) -> None:
+        """The run's call is ending: in watchdog mode, count what is left of it right now.
+
+        A fork bomb's leader may end (on a refused fork) before the next scan; what it started
+        must still count, so that the caller is told and the rest is killed with it.
+        """
+        cap = self.limits.processes
+        if self.mode != "watchdog" or not cap or cage.pgid is None or not _group_alive(cage.pgid):
+            return
+        if group_tasks({cage.pgid}).get(cage.pgid, 0) >= cap:
+            cage.watchdog_hit = True
 
     def release(self, cage: Cage) -> None:
         """The run's call is over: forget the cage unless processes of it live on."""

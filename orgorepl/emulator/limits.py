@@ -9,9 +9,9 @@ starve the calls next to it.  Each run therefore gets, per call (docs/emulator.m
   ``MemoryError`` it can catch; where a cgroup is available the run's processes together (bash
   included) are also held to it, and the kernel kills them past it;
 * **processes** (default 512 tasks, threads included): a cgroup's ``pids.max`` where one is
-  available, else a watchdog that kills a process group growing past it (plus
-  ``RLIMIT_NPROC`` when not root: it counts every process of the user, so it is set to what
-  the user already runs plus the cap);
+  available, else a watchdog that kills a process group that reaches it (plus, when not root,
+  ``RLIMIT_NPROC`` as a backstop: it counts every process of the user, so it is set to what
+  the user already runs plus twice the cap);
 * **output** (16 MiB): the rest is read and dropped, a marker line says where it was cut.
 
 A limit reached is reported in the reply's own shape: ``error``/``error_type`` for exec, a

@@ -163,8 +163,10 @@ async def supervise(proc: RunProcess, cage: Cage, containment: Containment, *, o
     finally:
         if not finished:  # cancelled (client gone, server stopping)
             cage.kill()
-        elif PROCESSES in cage.hits():  # a runaway (a fork bomb's leader may end first): all of it
-            cage.kill()
+        else:
+            containment.settle(cage)
+            if PROCESSES in cage.hits():  # a runaway (a fork bomb's leader may end first): all of it
+                cage.kill()
         for reader in readers:
             reader.close()
         hits = cage.hits()
