@@ -11,7 +11,9 @@ FD is a SOCK_SEQPACKET Unix socket to the emulator.  Messages are ``marshal``-ed
   ``{"id", "error"}`` when the fork failed; ``{"id", "status"}`` (a wait status) when it ends.
 
 The zygote never runs user code and never writes to its stdout.  It exits when the emulator
-closes the socket.  It is a child subreaper, so what a run leaves behind is reaped here.
+closes the socket, and if the emulator died without removing its run cgroups (SIGKILL), the
+zygote kills what is left in them and removes them on its way out.  It is a child subreaper, so
+what a run leaves behind is reaped here.
 
 A child, before the cell: joins its process group and cgroups, sets its rlimits, takes the
 output pipe as stdout and /dev/null as stdin and stderr, closes every other fd of the zygote,
@@ -49,11 +51,13 @@ def _zygote_serve(ctl_fd, base):
     _zygote_subreaper()
     loader = sys.modules["__main__"].__loader__
     runs = {}
+    trees = set()  # the emulator's cgroup directories, to clean up if it dies without doing so
 
     def send(message):
         sock.sendmsg([marshal.dumps(message)])
 
     def start(rid, spec, fds):
+        trees.update(os.path.dirname(os.path.dirname(path)) for path in spec["cgroups"])
         try:
             pid = os.fork()
         except OSError as exc:
@@ -108,8 +112,9 @@ def _zygote_serve(ctl_fd, base):
                 data, fds, flags, _ = socket.recv_fds(sock, 1 << 20, 8)
             except ConnectionError:
                 data, fds = b"", []
-            if not data:
-                os._exit(0)  # the emulator is gone: so are we
+            if not data:  # the emulator is gone (maybe killed): so are we, and what it left
+                _zygote_clean_up(trees)
+                os._exit(0)
             try:
                 request = marshal.loads(data)
                 rid, spec = request["id"], request["spec"]
@@ -197,6 +202,42 @@ def _zygote_user_site():
     added = [p for p in sys.path if p not in before]
     at = next((i for i, p in enumerate(before) if p.rstrip("/").endswith("-packages")), len(before))
     sys.path[:] = before[:at] + added + before[at:]
+
+
+def _zygote_clean_up(trees):
+    """Kill what is left in the emulator's run cgroups and remove them (it may have been killed)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + 2
+    for tree in trees:
+        try:
+            runs = [os.path.join(tree, n) for n in os.listdir(tree)]
+        except OSError:
+            continue
+        for run in [r for r in runs if os.path.isdir(r)]:
+            while time.monotonic() < deadline:
+                try:
+                    with open(os.path.join(run, "cgroup.procs")) as fh:
+                        pids = [int(p) for p in fh.read().split()]
+                except (OSError, ValueError):
+                    pids = []
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                time.sleep(0.005)
+            try:
+                os.rmdir(run)
+            except OSError:
+                pass
+        try:
+            os.rmdir(tree)
+        except OSError:
+            pass
 
 
 def _zygote_subreaper():

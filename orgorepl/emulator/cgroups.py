@@ -23,6 +23,7 @@ import re
 import secrets
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from orgorepl.emulator.limits import MEMORY, PROCESSES, Limits
@@ -237,21 +238,23 @@ def _try_write(path: Path, text: str) -> None:
         pass
 
 
-def _remove_tree(parent: Path) -> None:
+def _remove_tree(parent: Path, wait: float = 1.0) -> None:
+    """Kill what is left in each run, give the kernel a moment to let them go, remove it all."""
     try:
         children = [c for c in parent.iterdir() if c.is_dir()]
     except OSError:
         children = []
+    deadline = time.monotonic() + wait
     for child in children:
-        for _ in range(_KILL_ROUNDS):
-            pids = _pids(child)
-            if not pids:
-                break
+        while pids := _pids(child):
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
         try:
             child.rmdir()
         except OSError:
