@@ -1,7 +1,7 @@
 """Load test: 16 concurrent clients, 2,000 mixed exec/bash requests with timeouts and exceptions.
 
-The emulator runs in a process of its own (an ``EmbeddedEmulator`` with its default zygote
-executor and limits).  Each request's answer is checked against what that request must give;
+The emulator runs in a process of its own (an ``EmbeddedEmulator`` with the zygote executor,
+or ``--executor spawn``, and the default limits).  Each request's answer is checked against what that request must give;
 every run prints its pid first, which is also its process group, so afterwards we can look for
 anything it left behind.  Printed figures:
 
@@ -13,7 +13,7 @@ anything it left behind.  Printed figures:
 Exit status 0 only if lost, malformed and leftover are all 0 and memory grew by less than the
 margin.  Not part of the test suite (it takes a minute or so).
 
-    python benchmarks/emulator_load.py [--requests 2000] [--clients 16] [--margin-mib 16]
+    python benchmarks/emulator_load.py [--requests 2000] [--clients 16] [--margin-mib 16] [--executor spawn]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ HOST = """
 import json, sys
 from pathlib import Path
 from orgorepl.emulator import EmbeddedEmulator
-emu = EmbeddedEmulator(data_dir=Path(sys.argv[1]), computers=2).start()
+emu = EmbeddedEmulator(data_dir=Path(sys.argv[1]), computers=2, executor=sys.argv[2]).start()
 print(json.dumps({"base_url": emu.base_url, "key": emu.api_key, "ids": [c.id for c in emu.computers],
                   "mode": emu.runtime.containment.mode}), flush=True)
 sys.stdin.read()  # until the benchmark closes our stdin
@@ -182,9 +182,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--margin-mib", type=float, default=16.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--executor", choices=("zygote", "spawn"), default="zygote")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        host = subprocess.Popen([sys.executable, "-c", HOST, tmp], cwd=REPO, stdin=subprocess.PIPE,
+        host = subprocess.Popen([sys.executable, "-c", HOST, tmp, args.executor], cwd=REPO, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)
         try:
             info = json.loads(host.stdout.readline())
@@ -205,7 +206,8 @@ def main() -> None:
     lost, malformed = len(load["lost"]), len(load["malformed"])
     growth = (after - before) / 1024
     lat = sorted(load["latency"])
-    print(f"load: {args.requests} requests, {args.clients} concurrent clients, containment {info['mode']}, "
+    print(f"load: {args.requests} requests, {args.clients} concurrent clients, {args.executor} executor, "
+          f"containment {info['mode']}, "
           f"{load['seconds']:.1f} s ({args.requests / load['seconds']:.0f} req/s)")
     print("  mix: " + ", ".join(f"{k} {v}" for k, v in load["kinds"].items()))
     print(f"  latency median {statistics.median(lat) * 1000:.1f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.1f} ms")

@@ -1,7 +1,7 @@
 """HTTP round trip of exec ``print(1)``: zygote executor against spawn-per-call; and requests/s.
 
-Two emulators run side by side, each in a process of its own (``orgorepl.emulator.serve``, as
-``orgorepl serve`` runs it), one per executor.  Each round sends the same request to both, in
+Two emulators run side by side, each in a process of its own (an ``EmbeddedEmulator``, without
+access logs), one per executor.  Each round sends the same request to both, in
 turn, over keep-alive connections, so drift in machine load hits both alike; the medians and
 their ratio are printed (target: zygote/spawn <= 0.25).  Then 16 concurrent keep-alive clients
 (threads) hammer each emulator for a few seconds with exec ``print(1)`` and with bash ``true``,
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import secrets
+import json
 import statistics
 import subprocess
 import sys
@@ -27,37 +27,28 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 
-SERVE = (
-    "import sys; from pathlib import Path; from orgorepl.emulator import serve\n"
-    "serve(host='127.0.0.1', port=0, api_key=sys.argv[1], computers=1, data_dir=Path(sys.argv[2]), "
-    "executor=sys.argv[3])"
-)
+HOST = """
+import json, sys
+from pathlib import Path
+from orgorepl.emulator import EmbeddedEmulator
+emu = EmbeddedEmulator(data_dir=Path(sys.argv[1]), computers=1, executor=sys.argv[2]).start()
+print(json.dumps({"base_url": emu.base_url, "key": emu.api_key, "id": emu.computers[0].id}), flush=True)
+sys.stdin.read()  # until the benchmark closes our stdin
+emu.stop()
+"""
 
 
 @contextlib.contextmanager
 def emulator(executor: str, data_dir: str):
-    """(base_url, key, computer id) of an emulator serving in a child process."""
-    key = secrets.token_urlsafe(16)
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, key, data_dir, executor], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """(base_url, key, computer id) of an emulator serving in a process of its own."""
+    proc = subprocess.Popen([sys.executable, "-c", HOST, data_dir, executor], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        base_url = cid = None
-        for _ in range(20):
-            line = proc.stdout.readline()
-            if line.startswith("Orgo API emulator listening on "):
-                base_url = line.split()[-1]
-            elif line.strip().startswith("computer "):
-                cid = line.split()[1]
-            if base_url and cid:
-                break
-        if not (base_url and cid):
-            raise SystemExit(f"the {executor} emulator did not start")
-        # keep reading: an access-log line per request would otherwise fill the pipe and block it
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
-        yield base_url, key, cid
+        info = json.loads(proc.stdout.readline())
+        yield info["base_url"], info["key"], info["id"]
     finally:
-        proc.terminate()
-        proc.wait(20)
+        proc.stdin.close()
+        proc.wait(30)
 
 
 def client(base_url: str, key: str) -> httpx.Client:

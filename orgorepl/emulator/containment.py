@@ -9,10 +9,10 @@ how the process limit is enforced:
   left its process group;
 * ``watchdog`` (no usable cgroup): every 50 ms while runs are alive, a scan of ``/proc``
   counts the tasks of each run's process group and kills a group that reached the cap; when
-  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus twice the cap),
-  so the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so there the watchdog
-  alone stands between a fork bomb and the machine.  Without /proc (macOS) neither works: only
-  the wall time and output limits hold there.
+  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus twice the
+  cap), so the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so
+  there the watchdog alone stands between a fork bomb and the machine.  Without /proc (macOS)
+  neither works: only the wall time and output limits hold there.
 
 A cage outlives its call while processes of the run live on (``cmd &``): stopping or
 restarting the computer, and closing the emulator, kill them.  Group ids of emptied cages are
@@ -98,7 +98,7 @@ class Containment:
                 if self.requested in ("auto", "cgroup"):
                     self._tree = CgroupTree.create(self.limits)
                     if self._tree is None and self.requested == "cgroup":
-                        raise RuntimeError("no usable cgroup on this machine for per-run limits")
+                        raise SpawnError("no usable cgroup on this machine for per-run limits")
                 self._mode = "cgroup" if self._tree is not None else "watchdog"
             return self._mode
 

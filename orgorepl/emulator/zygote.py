@@ -42,7 +42,8 @@ BOOT = (
 @lru_cache(maxsize=1)
 def zygote_source() -> bytes:
     here = Path(__file__).parent
-    return "\n\n".join((here / name).read_text(encoding="utf-8") for name in ("_cell.py", "_zygote.py")).encode()
+    parts = [(here / name).read_text(encoding="utf-8") for name in ("_cell.py", "_zygote.py")]
+    return "\n\n".join(parts).encode("utf-8")
 
 
 class ZygoteRun:
