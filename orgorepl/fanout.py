@@ -87,17 +87,19 @@ def summary(results: list[TargetResult]) -> str:
 
 
 async def _run_one(client, target: Target, mode: Mode, text: str, timeout: int,
-                   sem: asyncio.Semaphore) -> TargetResult:
+                   sem: asyncio.Semaphore, cancelled: Callable[[], bool] | None) -> TargetResult:
     async with sem:
+        if cancelled is not None and cancelled():  # Ctrl-C: the computers still waiting get nothing
+            return TargetResult(target, error=errors.OrgoError("not sent: the submission was abandoned"))
         started = time.monotonic()
         try:
             if mode is Mode.PYTHON:
                 request = target.session.python(text)
-                result = await client.exec(target.computer.id, request.code, timeout)
+                result = await client.exec(target.computer.id, request.code, timeout, cancelled=cancelled)
                 outcome = target.session.python_done(request, result)
             else:
                 request = target.session.bash(text)
-                result = await client.bash(target.computer.id, request.command, timeout)
+                result = await client.bash(target.computer.id, request.command, timeout, cancelled=cancelled)
                 outcome = target.session.bash_done(request, result)
         except errors.OrgoError as err:
             return TargetResult(target, error=err, elapsed=time.monotonic() - started)
@@ -105,19 +107,21 @@ async def _run_one(client, target: Target, mode: Mode, text: str, timeout: int,
 
 
 async def run_async(client, targets: list[Target], mode: Mode, text: str, timeout: int, *,
-                    parallel: int = DEFAULT_PARALLEL) -> list[TargetResult]:
+                    parallel: int = DEFAULT_PARALLEL,
+                    cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
     sem = asyncio.Semaphore(max(1, parallel))
-    return list(await asyncio.gather(*(_run_one(client, t, mode, text, timeout, sem) for t in targets)))
+    return list(await asyncio.gather(*(_run_one(client, t, mode, text, timeout, sem, cancelled)
+                                       for t in targets)))
 
 
 def run(make_client: Callable[[], Any], targets: list[Target], mode: Mode, text: str, timeout: int, *,
-        parallel: int = DEFAULT_PARALLEL) -> list[TargetResult]:
+        parallel: int = DEFAULT_PARALLEL, cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
     """Blocking: one event loop and one async client for this submission, results in target order."""
 
     async def main() -> list[TargetResult]:
         client = make_client()
         try:
-            return await run_async(client, targets, mode, text, timeout, parallel=parallel)
+            return await run_async(client, targets, mode, text, timeout, parallel=parallel, cancelled=cancelled)
         finally:
             await client.aclose()
 

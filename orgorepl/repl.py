@@ -562,8 +562,9 @@ class InteractiveRepl:
         for t in targets:
             t.session.stateful = self.remote.stateful
         results = self._call(
-            lambda c: fanout.run(c.make_async, targets, mode, text, timeout, parallel=self.options.parallel),
-            phase=f"{mode.value} on {len(targets)} computers", timeout=timeout,
+            lambda c, cancelled: fanout.run(c.make_async, targets, mode, text, timeout,
+                                            parallel=self.options.parallel, cancelled=cancelled),
+            phase=f"{mode.value} on {len(targets)} computers", timeout=timeout, cancellable=True,
         )
         if results is None:
             return True

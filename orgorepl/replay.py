@@ -245,9 +245,11 @@ def _run_one(conn: "Connection", remote: RemoteSession, sub: Submission, timeout
     name = conn.computer.name
     started_at, started = now_iso(), time.monotonic()
     if sub.mode is Mode.PYTHON:
-        work: Callable[[], Any] = lambda: run_python(conn, remote, sub.source, timeout, echo=True)  # noqa: E731
+        def work(cancelled: Callable[[], bool] | None = None) -> Any:
+            return run_python(conn, remote, sub.source, timeout, echo=True, cancelled=cancelled)
     else:
-        work = lambda: run_bash(conn, remote, sub.source, timeout)  # noqa: E731
+        def work(cancelled: Callable[[], bool] | None = None) -> Any:
+            return run_bash(conn, remote, sub.source, timeout, cancelled=cancelled)
     try:
         run = _call(work, screen, input, f"{sub.mode.value} on {name}", timeout) if wait else work()
     except errors.OrgoError as err:
@@ -273,14 +275,15 @@ def _run_one(conn: "Connection", remote: RemoteSession, sub: Submission, timeout
                            timeout=timeout, started_at=started_at)
 
 
-def _call(work: Callable[[], Any], screen: _Screen, input: "Input | None", phase: str, timeout: int) -> Any:
-    """``work()`` in a worker thread under the REPL's spinner; None when abandoned with Ctrl-C."""
+def _call(work: Callable[..., Any], screen: _Screen, input: "Input | None", phase: str, timeout: int) -> Any:
+    """``work(cancelled)`` in a worker thread under the REPL's spinner; None when abandoned with
+    Ctrl-C (``cancelled`` then stops the client's reconnect retries: nothing is sent late)."""
     from orgorepl.ui.progress import wait_with_spinner
     from orgorepl.ui.state import UiState
 
     def job_work(job: Job) -> Any:
         job.sent = True
-        return work()
+        return work(lambda: job.abandoned)
 
     job = Job(job_work, phase=phase, timeout=timeout).start()
     finished = False
