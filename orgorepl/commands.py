@@ -75,6 +75,7 @@ class CommandContext:
     history: Sequence[str] = ()  # the current mode's entries, oldest first
     session_id: str = ""
     stateful: bool = True
+    toggle_label: str = "F4"  # the mode-switch key as configured (config toggle_key)
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _help(ctx: CommandContext, args: str) -> CommandResult:
     lines += [f"  {c.usage.ljust(width)}  {c.help}" for c in registry.commands()]
     key_width = max(len(k) for k, _ in KEY_HELP)
     lines.append("Keys:")
-    lines += [f"  {k.ljust(key_width)}  {v}" for k, v in KEY_HELP]
+    lines += [f"  {(ctx.toggle_label if k == 'F4' else k).ljust(key_width)}  {v}" for k, v in KEY_HELP]
     return CommandResult(text="\n".join(lines))
 
 
@@ -183,7 +184,7 @@ def _switch(mode: Mode) -> Handler:
             return CommandResult(text=f"%{mode.value} takes no arguments", error=True)
         if ctx.mode is mode:
             return CommandResult(text=f"already in {mode.value} mode")
-        return CommandResult(text=f"{mode.value} mode (F4 switches back)", set_mode=mode)
+        return CommandResult(text=f"{mode.value} mode ({ctx.toggle_label} switches back)", set_mode=mode)
 
     return handler
 

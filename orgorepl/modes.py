@@ -47,6 +47,13 @@ class Classified:
         return parts[1].strip() if self.kind is Kind.META and len(parts) > 1 else ""
 
 
+def key_label(key: str) -> str:
+    """How a prompt_toolkit key name is shown to a person: ``f4`` -> ``F4``, ``c-t`` -> ``Ctrl-T``."""
+    if key.startswith("c-"):
+        return "Ctrl-" + key[2:].upper()
+    return key.upper()
+
+
 def classify(text: str, mode: Mode) -> Classified:
     """Tell what ``text`` typed in ``mode`` is.
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 from orgorepl import __version__, errors
 from orgorepl.commands import CommandContext, CommandResult, ComputerInfo, registry
 from orgorepl.exitstatus import ExitStatus
-from orgorepl.modes import Kind, Mode, classify
+from orgorepl.modes import Kind, Mode, classify, key_label
 from orgorepl.session.carry import RemoteSession, parse_listing, python_notes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -281,7 +281,7 @@ class InteractiveRepl:
         timeouts = dict(DEFAULT_TIMEOUTS)
         timeouts.update(options.timeouts or {})
         self.state = UiState(mode=options.mode, timeouts=timeouts, target_label=options.target_label,
-                             stateful=options.stateful)
+                             stateful=options.stateful, toggle_label=key_label(options.toggle_key))
         self.remote = RemoteSession(stateful=options.stateful)
         if options.session_id:
             self.remote.session_id = options.session_id
@@ -366,7 +366,7 @@ class InteractiveRepl:
     def banner(self) -> None:
         from orgorepl.ui.prompt import banner_parts
 
-        title, hints = banner_parts(__version__)
+        title, hints = banner_parts(__version__, self.state.toggle_label)
         self.print([("class:banner", title), ("class:banner.hint", hints)])
 
     # -- connection
@@ -643,6 +643,7 @@ class InteractiveRepl:
             history=self.history.store_for(self.state.mode).get_strings(),
             session_id=self.remote.session_id,
             stateful=self.remote.stateful,
+            toggle_label=self.state.toggle_label,
         )
 
     def run_meta(self, line: str, name: str) -> None:

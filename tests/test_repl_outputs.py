@@ -82,3 +82,15 @@ def test_put_and_get_from_the_prompt_follow_the_remote_cwd(start, tmp_path, emul
     s.submit("print('still ' + 'fine')")
     s.expect(r"^still fine$")
     assert os.path.exists(back)
+
+
+def test_a_configured_toggle_key_switches_modes_and_the_hints_say_so(start):  # noqa: F811
+    s = start(toggle_key="c-t")
+    ready(s)
+    s.expect(r"Ctrl-T mode")  # the toolbar hint
+    s.send("\x14")  # Ctrl-T
+    s.expect(r"^(\S+ )?\$$")
+    s.submit("echo switched")
+    s.expect(r"^switched$")
+    s.submit("%python")
+    s.expect(r"^python mode \(Ctrl-T switches back\)$")

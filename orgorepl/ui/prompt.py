@@ -29,6 +29,6 @@ def continuation_fragments(mode: "Mode", width: int) -> "StyleAndTextTuples":
     return [("class:prompt.continuation", CONTINUATION_TEXT[mode.value].rjust(width))]
 
 
-def banner_parts(version: str) -> tuple[str, str]:
+def banner_parts(version: str, toggle_label: str = "F4") -> tuple[str, str]:
     """The first line of a session: the program, then how to get help (title, hints)."""
-    return f"orgorepl {version}", " · %help for help · F4 switches Python/bash · Ctrl-D exits"
+    return f"orgorepl {version}", f" · %help for help · {toggle_label} switches Python/bash · Ctrl-D exits"

@@ -41,6 +41,7 @@ class UiState:
     last: LastCall | None = None
     stateful: bool = True  # submissions carry the session's state (False: sent raw)
     cwd: str | None = None  # the remote working directory, shortened like a shell prompt's
+    toggle_label: str = "F4"  # the mode-switch key, as the hints show it
 
     @property
     def timeout(self) -> int:

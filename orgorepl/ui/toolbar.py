@@ -13,7 +13,7 @@ from orgorepl.ui.state import LastCall, Link, UiState
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _SEP = ("class:toolbar.sep", " │ ")
 
-_HINTS = (("F4", "mode"), ("Alt-Enter", "run"), ("%help", ""), ("Ctrl-D", "exit"))
+_HINTS = (("F4", "mode"), ("Alt-Enter", "run"), ("%help", ""), ("Ctrl-D", "exit"))  # F4: the toggle key
 
 
 def _computer(state: UiState) -> StyleAndTextTuples:
@@ -71,7 +71,7 @@ def session_toolbar(state: UiState) -> StyleAndTextTuples:
     for i, (key, what) in enumerate(_HINTS):
         if i:
             frags.append(("", "  "))
-        frags.append(("class:toolbar.key", key))
+        frags.append(("class:toolbar.key", state.toggle_label if key == "F4" else key))
         if what:
             frags.append(("class:toolbar.hint", f" {what}"))
     return frags
