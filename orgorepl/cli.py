@@ -197,8 +197,15 @@ def config_cmd(ctx) -> None:
                + ("" if paths.config_file().exists() else " (not present)"))
     width = max(len(s.key) for s in config.SCHEMA)
     for setting in config.SCHEMA:
-        value = settings.masked(setting.key) if setting.secret else repr(settings.values[setting.key])
-        click.echo(f"{setting.key.ljust(width)} = {value}  # {settings.sources[setting.key]}")
+        value = settings.values[setting.key]
+        source = settings.sources[setting.key]
+        if value is None:
+            click.echo(f"# {setting.key.ljust(width - 2)} (not set)  # {source}")
+        elif setting.secret:
+            click.echo(f"# {setting.key.ljust(width - 2)} = {settings.masked(setting.key)}  # {source}")
+        else:  # TOML, so a line can be pasted into config.toml as it is
+            shown = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+            click.echo(f"{setting.key.ljust(width)} = {shown}  # {source}")
 
 
 def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool,

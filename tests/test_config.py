@@ -93,5 +93,17 @@ def test_orgorepl_config_shows_sources_and_masks_the_key(orgorepl_cmd, monkeypat
                          env=env).stdout
     assert "do_not_print_me" not in out
     assert "api_key" in out and "env ORGO_API_KEY" in out
-    assert f"theme            = 'dark'  # {paths.config_file()}" in out
+    assert f'theme            = "dark"  # {paths.config_file()}' in out
     assert "python_timeout   = 42  # flag --timeout" in out
+
+
+def test_orgorepl_config_output_is_valid_toml_that_loads_back(orgorepl_cmd, monkeypatch):
+    import subprocess
+    import tomllib
+
+    write_config('theme = "light"\nstateful = false\n')
+    out = subprocess.run(orgorepl_cmd + ["config"], capture_output=True, text=True).stdout
+    data = tomllib.loads(out)
+    assert data["theme"] == "light" and data["stateful"] is False
+    write_config(out)
+    assert config.load().values == config.load().values and config.load().theme == "light"
