@@ -148,7 +148,10 @@ def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
     if outcome.timeout:
         return ["timed out: the session is as it was before this submission"]
     if not state.arrived:
-        return ["the session state could not be saved for this submission; it is as it was before"]
+        # No trailer: the wrapper never ran to the end (killed), or its report was cut off with
+        # the output (a size limit), in which case it may well have saved.  Say what we know.
+        return ["the session's report for this submission did not arrive (the output may have been "
+                "cut): %state shows what the session holds now"]
     if not state.saved:
         return [f"the session state could not be saved ({state.error}); it is as it was before"]
     for name, reason in sorted(state.lost.items()):
