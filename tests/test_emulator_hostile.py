@@ -45,10 +45,12 @@ def world(tmp_path_factory, request):
         host, port = emu.base_url.split("//")[1].split("/")[0].rsplit(":", 1)
         yield {"emu": emu, "root": root, "addr": (host, int(port)), "cid": emu.computers[0].id,
                "wid": emu.workspace_id, "key": emu.api_key}
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     line = f"hostile inputs tried: {TRIED['requests']}"
-    if reporter is not None:
-        reporter.write_line(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():  # shown even when output is captured
+            reporter.write_line(line)
     else:
         print(line)
 
