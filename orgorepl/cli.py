@@ -510,16 +510,31 @@ def themes_cmd(no_color) -> None:
               help="How many computers the workspace holds.")
 @click.option("--data-dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Where computers' home directories live (default: the user data dir).")
-def serve_cmd(host, port, api_key, count, data_dir) -> None:
+@click.option("--executor", type=click.Choice(["zygote", "spawn"]),
+              help="How exec starts its interpreter: fork a warm one (zygote) or spawn one per call.")
+@click.option("--memory", metavar="SIZE", help="Memory each run may use, e.g. 2G, 512M (0: no limit).")
+@click.option("--max-processes", type=click.IntRange(0, 100000), metavar="N",
+              help="Processes each run may have at once (0: no limit).")
+@click.option("--latency", type=click.IntRange(0, 60000), default=0, metavar="MS",
+              help="Add MS milliseconds to every exec/bash answer, like a real network round trip.")
+def serve_cmd(host, port, api_key, count, data_dir, executor, memory, max_processes, latency) -> None:
     """Serve a local emulator of the Orgo API (base URL http://HOST:PORT/api)."""
     from pathlib import Path
 
     from orgorepl import paths
-    from orgorepl.emulator import serve
+    from orgorepl.emulator import Limits, serve
+    from orgorepl.emulator.limits import parse_size
 
     directory = Path(data_dir) if data_dir else paths.data_dir() / "emulator"
     try:
-        serve(host=host, port=port, api_key=api_key, computers=count, data_dir=directory, echo=click.echo)
+        limits = None
+        if memory is not None or max_processes is not None:
+            defaults = Limits()
+            size = parse_size(memory) if memory is not None else defaults.memory
+            limits = Limits(memory=size or None,
+                            processes=defaults.processes if max_processes is None else (max_processes or None))
+        serve(host=host, port=port, api_key=api_key, computers=count, data_dir=directory, echo=click.echo,
+              limits=limits, executor=executor, latency=latency / 1000)
     except ValueError as exc:
         click.echo(f"orgorepl serve: {exc}", err=True)
         sys.exit(int(ExitStatus.USAGE))

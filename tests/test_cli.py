@@ -195,3 +195,10 @@ def test_replay_all_runs_a_saved_session_with_state(orgorepl_cmd, env, tmp_path)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert "from-bash" in lines and "42" in lines
+
+
+def test_serve_refuses_a_bad_memory_size_in_one_line(orgorepl_cmd, tmp_path):
+    p = subprocess.run(orgorepl_cmd + ["serve", "--port", "0", "--memory", "lots", "--data-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "lots" in p.stderr

@@ -27,6 +27,7 @@ THIRD_PARTY = {
     "httpx": {"client"},
     "starlette": {"emulator"},
     "uvicorn": {"emulator"},
+    "h11": {"emulator"},
     "prompt_toolkit": {"render", "ui", "repl", "replay"},
     "pygments": {"render", "ui"},
     "click": {"cli"},

@@ -9,6 +9,7 @@ the endpoint's own or a 4xx (see tests/test_emulator_hostile.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -251,7 +252,14 @@ async def get_computer(request: Request) -> Reply:
     return Reply(computer_json(_state(request), _computer(request), request))
 
 
+async def _round_trip(request: Request) -> None:
+    latency = getattr(request.app.state, "latency", 0.0)
+    if latency:
+        await asyncio.sleep(latency)
+
+
 async def exec_code(request: Request) -> Reply:
+    await _round_trip(request)
     computer = _running(request)
     body = await json_body(request)
     code = text_field(body, "code")
@@ -261,6 +269,7 @@ async def exec_code(request: Request) -> Reply:
 
 
 async def bash_command(request: Request) -> Reply:
+    await _round_trip(request)
     computer = _running(request)
     body = await json_body(request)
     command = text_field(body, "command")
@@ -365,12 +374,14 @@ async def on_crash(request: Request, exc: Exception) -> Reply:
 
 
 def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: str | None = None,
-               containment: str = "auto") -> Starlette:
+               containment: str = "auto", latency: float = 0.0) -> Starlette:
     """The ASGI app for one emulator state; its shutdown kills every child it started.
 
     ``executor`` is ``"zygote"`` (fork from a warm interpreter; the default on Linux) or
     ``"spawn"`` (a fresh one per exec; the default elsewhere); ``containment`` is ``"auto"``,
-    ``"cgroup"`` or ``"watchdog"`` (see ``containment``).
+    ``"cgroup"`` or ``"watchdog"`` (see ``containment``).  ``latency`` (seconds) is added to
+    every exec and bash answer, to stand for the network and VM round trip of a real cloud
+    computer (the fan-out benchmark measures what overlapping that wait is worth).
     """
     runtime = Runtime(limits, executor, containment)
 
@@ -405,4 +416,5 @@ def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: 
     app.router.redirect_slashes = False
     app.state.emulator = state
     app.state.runtime = runtime
+    app.state.latency = max(0.0, float(latency))
     return app

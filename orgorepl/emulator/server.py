@@ -80,8 +80,8 @@ class JsonH11Protocol(H11Protocol):
 
 
 def _server(state: EmulatorState, *, quiet: bool, limits: Limits | None, executor: str | None,
-            containment: str) -> tuple[uvicorn.Server, Runtime]:
-    app = create_app(state, limits=limits, executor=executor, containment=containment)
+            containment: str, latency: float = 0.0) -> tuple[uvicorn.Server, Runtime]:
+    app = create_app(state, limits=limits, executor=executor, containment=containment, latency=latency)
     config = uvicorn.Config(
         app, loop="asyncio", http=JsonH11Protocol, ws="none", lifespan="on",
         log_level="error" if quiet else "info", access_log=not quiet,
@@ -99,8 +99,9 @@ class EmbeddedEmulator:
 
     def __init__(self, data_dir: Path, computers: int = 1, api_key: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, *, limits: Limits | None = None,
-                 executor: str | None = None, containment: str = "auto"):
+                 executor: str | None = None, containment: str = "auto", latency: float = 0.0):
         check_options(executor, containment)
+        self.latency = latency
         self.data_dir = Path(data_dir)
         self.count = computers
         self.api_key = api_key or secrets.token_urlsafe(32)
@@ -139,7 +140,7 @@ class EmbeddedEmulator:
             raise RuntimeError("the emulator is already started")
         state = EmulatorState.open(self.data_dir, self.count, self.api_key)
         server, runtime = _server(state, quiet=True, limits=self.limits, executor=self.executor,
-                                  containment=self.containment)
+                                  containment=self.containment, latency=self.latency)
         sock = bind_socket(self.host, self.port)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name="orgorepl-emulator", daemon=True)
@@ -183,7 +184,8 @@ def describe_runs(runtime: Runtime) -> str:
 
 def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None, computers: int = 1,
           data_dir: Path | None = None, echo: Callable[[str], object] = print, *,
-          limits: Limits | None = None, executor: str | None = None, containment: str = "auto") -> None:
+          limits: Limits | None = None, executor: str | None = None, containment: str = "auto",
+          latency: float = 0.0) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM.
 
     Raises ValueError for a non-loopback host without an explicit key (anyone who can reach the
@@ -201,7 +203,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None,
     key = api_key or secrets.token_urlsafe(32)
     state = EmulatorState.open(Path(data_dir), computers, key)
     server, runtime = _server(state, quiet=False, limits=limits, executor=executor,
-                              containment=containment)
+                              containment=containment, latency=latency)
     sock = bind_socket(host, port)
     try:
         base_url = base_url_of(sock)
