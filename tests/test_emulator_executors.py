@@ -95,14 +95,23 @@ def test_no_state_survives_in_the_zygote(pair):
 
 
 def test_user_site_packages_of_each_computer_are_importable(pair):
-    """``pip install --user`` on a computer lands in its ~/.local; a fresh interpreter sees it."""
+    """``pip install --user`` on a computer lands in its ~/.local; a fresh interpreter sees it,
+    exactly when ``python -c`` on this interpreter would (a virtual environment turns the user
+    site off, and then the emulator must not see it either)."""
+    import subprocess
+
     version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    user_site = subprocess.run([sys.executable, "-c", "import site; print(site.ENABLE_USER_SITE)"],
+                               capture_output=True, text=True).stdout.strip() == "True"
     for emu in pair.values():
         site = emu.computers[0].home / ".local" / "lib" / version / "site-packages"
         site.mkdir(parents=True, exist_ok=True)
         (site / "orgo_probe_mod.py").write_text("VALUE = 'from the user site'\n")
         body = run(emu, "import orgo_probe_mod\nprint(orgo_probe_mod.VALUE)")
-        assert body["output"] == "from the user site\n"
+        if user_site:
+            assert body["output"] == "from the user site\n"
+        else:
+            assert body["error_type"] == "ModuleNotFoundError"
         other = run(emu, "import orgo_probe_mod", computer=1)
         assert other["error_type"] == "ModuleNotFoundError"
     zygote, spawn = both(pair, "import sys\nprint([p.split('/.local/')[-1] for p in sys.path])")
