@@ -149,7 +149,9 @@ def local_connector(computer: Any = None, *, data_dir: Path | None = None,
             targets=targets,
             make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url,
                                                timeout_margin=timeout_margin),
-            _cleanup=[emu.stop, client.close],
+            # the emulator dies with this connection (the end of a command or a session): kill
+            # its runs now, without waiting for a graceful server shutdown
+            _cleanup=[lambda: emu.stop(wait=False), client.close],
         )
 
     return connect
