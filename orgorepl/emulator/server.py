@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import threading
@@ -31,6 +32,24 @@ from orgorepl.emulator.state import ComputerRecord, EmulatorState
 
 START_TIMEOUT = 30.0
 GRACEFUL_SHUTDOWN = 2  # seconds uvicorn waits for in-flight requests before cancelling them
+
+
+class _ShutdownNoise(logging.Filter):
+    """Drops asyncio's "Unknown child process pid N" while an embedded emulator shuts down.
+
+    Killing every run at shutdown races asyncio's per-child waiter threads; the warning then
+    printed at the end of a REPL session or a one-shot command says nothing the user can act
+    on.  Outside a shutdown the warning is kept: there it would mean a wrong exit code.
+    """
+
+    stopping = 0
+    lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.stopping and record.getMessage().startswith("Unknown child process pid"))
+
+
+_NOISE = _ShutdownNoise()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -138,6 +157,7 @@ class EmbeddedEmulator:
     def start(self) -> "EmbeddedEmulator":
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
+        logging.getLogger("asyncio").addFilter(_NOISE)  # idempotent: a filter is added once
         state = EmulatorState.open(self.data_dir, self.count, self.api_key)
         server, runtime = _server(state, quiet=True, limits=self.limits, executor=self.executor,
                                   containment=self.containment, latency=self.latency)
@@ -166,6 +186,8 @@ class EmbeddedEmulator:
         server, thread, runtime = self._server, self._thread, self.runtime
         if server is None or thread is None or runtime is None:
             return
+        with _NOISE.lock:
+            _NOISE.stopping += 1  # from now on this process only shuts emulators down or exits
         runtime.close_now()  # no child may outlive us, nor hold up the graceful shutdown
         server.should_exit = True
         if wait:
