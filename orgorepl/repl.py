@@ -792,27 +792,28 @@ class InteractiveRepl:
         self.note(f"{done.computer.name} is already running" if not done.changed
                   else f"{done.computer.name} is running ({done.waited:.1f}s)")
 
+    def _housekeeping(self, program: str, phase: str, failure: str) -> str | None:
+        """Run one of the session's own programs on the computer; its output, or None (said why)."""
+        result = self._call(lambda c, cancelled: c.client.exec(c.computer.id, program, 30, cancelled=cancelled),
+                            phase=phase, timeout=30, cancellable=True)
+        if result is None:
+            return None
+        if not result.success:
+            self.note(f"{failure}: {result.error_type}: {result.error}", error=True)
+            return None
+        return result.output
+
     def _show_state(self) -> None:
         from orgorepl.commands import format_state
 
-        program = self.remote.listing_program()
-        result = self._call(lambda c, cancelled: c.client.exec(c.computer.id, program, 30, cancelled=cancelled),
-                            phase="reading the session on {computer}", timeout=30, cancellable=True)
-        if result is None:
-            return
-        if not result.success:
-            self.note(f"could not read the session: {result.error_type}: {result.error}", error=True)
-            return
-        self.print([("class:meta.text", format_state(parse_listing(result.output), self.remote.session_id))])
+        output = self._housekeeping(self.remote.listing_program(), "reading the session on {computer}",
+                                    "could not read the session")
+        if output is not None:
+            self.print([("class:meta.text", format_state(parse_listing(output), self.remote.session_id))])
 
     def _reset_session(self) -> None:
-        program = self.remote.reset_program()
-        result = self._call(lambda c, cancelled: c.client.exec(c.computer.id, program, 30, cancelled=cancelled),
-                            phase="resetting the session on {computer}", timeout=30, cancellable=True)
-        if result is None:
-            return
-        if not result.success:
-            self.note(f"could not reset the session: {result.error_type}: {result.error}", error=True)
+        if self._housekeeping(self.remote.reset_program(), "resetting the session on {computer}",
+                              "could not reset the session") is None:
             return
         self.remote.cwd = None
         self._follow_cwd()

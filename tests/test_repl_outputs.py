@@ -94,3 +94,36 @@ def test_a_configured_toggle_key_switches_modes_and_the_hints_say_so(start):  # 
     s.expect(r"^switched$")
     s.submit("%python")
     s.expect(r"^python mode \(Ctrl-T switches back\)$")
+
+
+def test_state_reset_stateless_and_resume_at_the_prompt(start):  # noqa: F811
+    s = start()
+    ready(s)
+    s.submit("import math\nkept = [1, 2]\nfh = open('/dev/null')")
+    s.submit("")
+    s.expect(r"^not kept: fh \(cannot be pickled")
+    s.submit("%state")
+    s.expect(r"^session (\w+): 3 names$")
+    s.expect(r"^  kept\s+list\s+kept$")
+    s.expect(r"^  math\s+module\s+rebuilt$")
+    s.expect(r"^  fh\s+TextIOWrapper\s+lost \(cannot be pickled")
+    s.submit("%info")
+    session_id = s.expect(r"^session\s+(\w+) \(state carried; resume with orgorepl --resume \w+\)$").group(1)
+    s.submit("%stateless on")
+    s.expect(r"^stateless: submissions go to the API exactly as typed")
+    s.expect(r"│ stateless │")  # the toolbar
+    s.submit("kept")
+    s.expect(r"NameError: name 'kept' is not defined")
+    s.submit("%stateless off")
+    s.submit("kept")
+    s.expect(r"^\[1, 2\]$")
+    s.close()
+
+    again = start(session_id=session_id)  # a new client process would do this with --resume
+    ready(again)
+    again.submit("kept + [3]")
+    again.expect(r"^\[1, 2, 3\]$")
+    again.submit("%reset")
+    again.expect(rf"^session {session_id} reset")
+    again.submit("'kept' in dir()")
+    again.expect(r"^False$")
