@@ -490,12 +490,14 @@ class InteractiveRepl:
                                                          cancelled=cancelled),
                          phase="python on {computer}", timeout=timeout, cancellable=True)
         if run is None:
+            self._record_not_run("python", code)
             return
         outcome = run.outcome
+        # logged before it is shown: once a result is on screen, it is on disk too
+        self._record(Entry_from("python", code, outcome, self.state.where, run.elapsed, timeout))
         self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
                                raw_escapes=self.options.raw_escapes, color=self.options.color))
         self.last_output.keep(outcome)
-        self._record(Entry_from("python", code, outcome, self.state.where, run.elapsed, timeout))
         for line in python_notes(outcome, stateful=self.remote.stateful):
             self.note(line)
         self._follow_cwd()
@@ -516,12 +518,13 @@ class InteractiveRepl:
         run = self._call(lambda c, cancelled: run_bash(c, self.remote, command, timeout, cancelled=cancelled),
                          phase="bash on {computer}", timeout=timeout, cancellable=True)
         if run is None:
+            self._record_not_run("bash", command)
             return
         result = run.result
+        self._record(Entry_from("bash", command, result, self.state.where, run.elapsed, timeout))
         self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
                                raw_escapes=self.options.raw_escapes, color=self.options.color))
         self.last_output.keep(result)
-        self._record(Entry_from("bash", command, result, self.state.where, run.elapsed, timeout))
         if self.remote.stateful and result.timeout:
             self.note("timed out: the shell session is as it was before this command")
         self._follow_cwd()
@@ -531,6 +534,15 @@ class InteractiveRepl:
             self.state.last = LastCall("exit", str(result.exit_code), run.elapsed)
         else:
             self.state.last = LastCall("ok", elapsed=run.elapsed)
+
+    def _record_not_run(self, mode: str, source: str) -> None:
+        """A submission with no result (Ctrl-C, or a client error) still belongs in the transcript."""
+        from orgorepl.transcript import Entry
+
+        last = self.state.last
+        status = "interrupted" if last is not None and last.outcome == "interrupted" else "failed"
+        self._record(Entry.not_run(mode, source, status=status, target=self.state.where,
+                                   elapsed=last.elapsed if last is not None else 0.0))
 
     def _record(self, entry) -> None:
         self.transcript.add(entry)

@@ -127,3 +127,18 @@ def test_state_reset_stateless_and_resume_at_the_prompt(start):  # noqa: F811
     again.expect(rf"^session {session_id} reset")
     again.submit("'kept' in dir()")
     again.expect(r"^False$")
+
+
+def test_an_interrupted_submission_is_in_the_log_as_interrupted(start, tmp_path):  # noqa: F811
+    log = tmp_path / "live.jsonl"
+    s = start(log_path=str(log))
+    ready(s)
+    s.submit("import time; time.sleep(30)")
+    s.expect(r"python on \S+ ")  # the spinner is up: the call is in flight
+    s.send("\x03")
+    s.expect(r"^interrupted: the call was abandoned")
+    s.submit("print('next')")
+    s.expect(r"^next$")
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["source"], e["status"]) for e in entries] == [
+        ("import time; time.sleep(30)", "interrupted"), ("print('next')", "ok")]
