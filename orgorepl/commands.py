@@ -272,6 +272,25 @@ def _info(ctx: CommandContext, args: str) -> CommandResult:
     return CommandResult(text="\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
 
 
+def _remote_action(name: str) -> Handler:
+    """A command without arguments whose work the REPL does on the computer (or the terminal)."""
+
+    def handler(ctx: CommandContext, args: str) -> CommandResult:
+        if args:
+            return CommandResult(text=f"%{name} takes no arguments", error=True)
+        return CommandResult(remote=name)
+
+    return handler
+
+
+registry.command("reset", help="forget the session: Python names, shell state, cwd and env changes")(
+    _remote_action("reset"))
+registry.command("start", help="start the computer if it is stopped, and wait until it runs")(
+    _remote_action("start"))
+registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")(
+    _remote_action("more"))
+
+
 @registry.command("state", help="every name in the Python session: kept, rebuilt or lost")
 def _state(ctx: CommandContext, args: str) -> CommandResult:
     if args:
@@ -279,13 +298,6 @@ def _state(ctx: CommandContext, args: str) -> CommandResult:
     if not ctx.stateful:
         return CommandResult(text="stateless: nothing is carried between submissions (%stateless off)")
     return CommandResult(remote="state")
-
-
-@registry.command("reset", help="forget the session: Python names, shell state, cwd and env changes")
-def _reset(ctx: CommandContext, args: str) -> CommandResult:
-    if args:
-        return CommandResult(text="%reset takes no arguments", error=True)
-    return CommandResult(remote="reset")
 
 
 @registry.command("stateless", usage="%stateless [on|off]",
@@ -333,25 +345,11 @@ def _target(ctx: CommandContext, args: str) -> CommandResult:
     return CommandResult(remote="target", payload=("remove" if verb == "rm" else verb,) + names)
 
 
-@registry.command("start", help="start the computer if it is stopped, and wait until it runs")
-def _start(ctx: CommandContext, args: str) -> CommandResult:
-    if args:
-        return CommandResult(text="%start takes no arguments", error=True)
-    return CommandResult(remote="start")
-
-
 @registry.command("theme", usage="%theme [NAME]", help="switch the colour theme now (no name: list them)")
 def _theme(ctx: CommandContext, args: str) -> CommandResult:
     if len(args.split()) > 1:
         return CommandResult(text="%theme takes one theme name", error=True)
     return CommandResult(remote="theme", payload=(args.strip(),) if args.strip() else ())
-
-
-@registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")
-def _more(ctx: CommandContext, args: str) -> CommandResult:
-    if args:
-        return CommandResult(text="%more takes no arguments", error=True)
-    return CommandResult(remote="more")
 
 
 @registry.command("save-output", usage="%save-output FILE", help="write the last result's whole output to FILE")

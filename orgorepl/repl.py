@@ -89,7 +89,7 @@ def run_bash(connection: "Connection", remote: "RemoteSession", command: str, ti
     return BashRun(remote.bash_done(request, result), time.monotonic() - started)
 
 
-def Entry_from(mode: str, source: str, outcome: Any, target: str, elapsed: float, timeout: int):  # noqa: N802
+def entry_for(mode: str, source: str, outcome: Any, target: str, elapsed: float, timeout: int):
     """A transcript entry for one shown result (meta-commands are never recorded)."""
     from orgorepl.transcript import Entry
 
@@ -494,7 +494,7 @@ class InteractiveRepl:
             return
         outcome = run.outcome
         # logged before it is shown: once a result is on screen, it is on disk too
-        self._record(Entry_from("python", code, outcome, self.state.where, run.elapsed, timeout))
+        self._record(entry_for("python", code, outcome, self.state.where, run.elapsed, timeout))
         self.print(render_exec(outcome, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
                                raw_escapes=self.options.raw_escapes, color=self.options.color))
         self.last_output.keep(outcome)
@@ -521,7 +521,7 @@ class InteractiveRepl:
             self._record_not_run("bash", command)
             return
         result = run.result
-        self._record(Entry_from("bash", command, result, self.state.where, run.elapsed, timeout))
+        self._record(entry_for("bash", command, result, self.state.where, run.elapsed, timeout))
         self.print(render_bash(result, timeout=timeout, elapsed=run.elapsed, limits=self.limits,
                                raw_escapes=self.options.raw_escapes, color=self.options.color))
         self.last_output.keep(result)
@@ -589,7 +589,7 @@ class InteractiveRepl:
         self.transcript.add_group([
             Entry.not_run(mode.value, text, error=r.error, target=r.target.name, elapsed=r.elapsed)
             if r.error is not None else
-            Entry_from(mode.value, text, r.outcome, r.target.name, r.elapsed, timeout)
+            entry_for(mode.value, text, r.outcome, r.target.name, r.elapsed, timeout)
             for r in results])
         ok = sum(r.kind == "ok" for r in results)
         elapsed = max((r.elapsed for r in results), default=0.0)

@@ -22,45 +22,13 @@ from orgorepl.modes import Mode
 from orgorepl.replay import replay, run_replay
 from orgorepl.transcript import Entry, Submission, Transcript, load_submissions
 
-from test_repl_vt import VtScreen
+from test_repl import Screen, connector_for
 
 ENTER, SPACE, CTRL_C, CTRL_D = "\r", " ", "\x03", "\x04"
 
 
-class Screen:
-    encoding = "utf-8"
-
-    def __init__(self) -> None:
-        self._vt = VtScreen(rows=24, columns=100)
-        self._cond = threading.Condition()
-
-    def write(self, data: str) -> int:
-        with self._cond:
-            self._vt.feed(data)
-            self._cond.notify_all()
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return True
-
-    def text(self) -> str:
-        with self._cond:
-            return self._vt.text()
-
-    def wait(self, timeout: float) -> None:
-        with self._cond:
-            self._cond.wait(timeout)
-
-
 def connection_for(emulator, index: int = 0) -> Connection:
-    from orgorepl.client import OrgoClient
-
-    client = OrgoClient(api_key=emulator.api_key, base_url=emulator.base_url)
-    computer = client.get_computer(emulator.computers[index].id)
-    return Connection(client=client, computer=computer, base_url=emulator.base_url, _cleanup=[client.close])
+    return connector_for(emulator, index)()
 
 
 class Run:

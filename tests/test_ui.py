@@ -7,7 +7,6 @@ import stat
 import subprocess
 import sys
 
-import pytest
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import fragment_list_to_text
 from prompt_toolkit.completion import CompleteEvent
