@@ -12,8 +12,9 @@ import json
 import time
 from pathlib import Path
 
-from orgorepl.protocol import BashResult
-from orgorepl.render.result import render_bash
+from orgorepl import outcome as oc
+from orgorepl.modes import Mode
+from orgorepl.render.result import render_outcome
 from orgorepl.render.sanitize import sanitize
 from orgorepl.session.completeness import bash_is_complete, python_is_complete
 
@@ -96,10 +97,10 @@ def main() -> None:
         print(f"sanitize, {name:10s} ({len(text) / 1e6:.1f} MB): {throughput(sanitize, text):8.1f} MB/s")
 
     def render(text: str) -> None:
-        render_bash(BashResult(output=text, exit_code=0, success=True), timeout=5, elapsed=0.1)
+        render_outcome(oc.Outcome(Mode.BASH, oc.Status.OK, pieces=(oc.Piece(text),), exit_code=0, duration=0.1))
 
     for name, text in (("plain", plain), ("ls --color", colored), ("hostile", hostile), ("JSON", doc)):
-        print(f"render_bash, {name:10s} ({len(text) / 1e6:.2f} MB): {throughput(render, text):8.1f} MB/s")
+        print(f"render_outcome, {name:10s} ({len(text) / 1e6:.2f} MB): {throughput(render, text):8.1f} MB/s")
 
 
 if __name__ == "__main__":

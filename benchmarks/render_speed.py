@@ -1,7 +1,7 @@
 """From a result in hand to the prompt back: render + write, for 10 KB to 10 MB of output.
 
-Each case is a result object as the session layer returns it (a Python ``CellOutcome`` with a
-long traceback, a ``BashResult`` holding one JSON document or plain log lines).  One sample
+Each case is a result object as the session layer returns it (an ``outcome.Outcome`` with a
+long traceback, or a bash outcome holding one JSON document or plain log lines).  One sample
 keeps the full text for ``%more`` (``LastOutput``), renders it with the default
 ``OutputLimits`` and writes it with ``write_fragments`` to a prompt_toolkit ``Vt100_Output``
 whose stdout is a real pseudo-terminal, drained by a thread so writes never block.  Cases are
@@ -33,11 +33,11 @@ from prompt_toolkit.data_structures import Size
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from orgorepl.protocol import BashResult
+from orgorepl import outcome as oc
+from orgorepl.modes import Mode
 from orgorepl.render.last_output import LastOutput
-from orgorepl.render.result import render_bash, render_exec
+from orgorepl.render.result import render_outcome
 from orgorepl.render.terminal import write_fragments
-from orgorepl.session.python_state import CellOutcome
 from orgorepl.ui.style import default_style
 
 SIZES = [("10 KB", 10_000), ("100 KB", 100_000), ("1 MB", 1_000_000), ("10 MB", 10_000_000)]
@@ -95,10 +95,11 @@ def make_case(kind: str, size: int):
     rng = random.Random(size)
     if kind == "traceback":
         tb = _traceback(size, rng)
-        return CellOutcome(output="", traceback=tb, success=False, error="Max retries exceeded",
-                           error_type="ConnectionError", timeout=False), len(tb)
+        return oc.Outcome(Mode.PYTHON, oc.Status.ERROR, traceback=tb, error="Max retries exceeded",
+                          error_type="ConnectionError", timeout=30, duration=0.2), len(tb)
     text = _json(size, rng) if kind == "json" else _plain(size, rng)
-    return BashResult(output=text, exit_code=0, success=True), len(text)
+    return oc.Outcome(Mode.BASH, oc.Status.OK, pieces=(oc.Piece(text, oc.Stream.COMBINED),), exit_code=0,
+                      timeout=30, duration=0.2), len(text)
 
 
 # ---------------------------------------------------------------------------------- terminal
@@ -135,10 +136,7 @@ class Pty:
 def one_sample(result, output, style, last: LastOutput, writer: str) -> float:
     start = time.perf_counter()
     last.keep(result)
-    if isinstance(result, CellOutcome):
-        frags = render_exec(result, timeout=30, elapsed=0.2)
-    else:
-        frags = render_bash(result, timeout=30, elapsed=0.2)
+    frags = render_outcome(result)
     if writer == "write_fragments":
         write_fragments(output, frags, style=style, color_depth=ColorDepth.DEPTH_8_BIT)
     else:

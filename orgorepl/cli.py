@@ -8,15 +8,19 @@ stderr and a named exit status (see exitstatus.py).
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import click
 
-from orgorepl import __version__, errors
+from orgorepl import __version__, errors, protocol
+from orgorepl.console import Console
 from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Mode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from orgorepl.config import Settings
+    from orgorepl.connect import Connection, Connector
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -48,14 +52,15 @@ def _merged(ctx: click.Context, **given: Any) -> dict[str, Any]:
     return base
 
 
-def _fail(err: errors.OrgoError, *, as_json: bool = False) -> None:
+def _fail(err: errors.OrgoError, *, as_json: bool = False, console: Console | None = None) -> NoReturn:
+    console = console or Console.from_env("never")
     if as_json:
         payload = {"error": err.one_line(), "error_class": type(err).__name__}
         for attr in ("status", "request_id", "code", "upstream_status", "retry_after", "may_have_run"):
             if getattr(err, attr, None) is not None:
                 payload[attr] = getattr(err, attr)
-        click.echo(json.dumps(payload))
-    click.echo(f"orgorepl: {err.one_line()}", err=True)
+        console.line(json.dumps(payload))
+    console.error(err.one_line())
     sys.exit(int(err.exit_status))
 
 
@@ -64,31 +69,41 @@ _FLAG_NAMES = {"python_timeout": "--timeout", "bash_timeout": "--timeout", "edit
                "stateful": "--stateless", "color": "--no-color"}
 
 
-def _settings(conn: dict[str, Any], extra: dict[str, Any] | None = None):
+def _settings(ctx: click.Context, conn: dict[str, Any]) -> Settings:
+    """The settings of this run: loaded once (flags given before the subcommand included), so
+    every warning is printed once."""
     from orgorepl import config
 
-    flags = {k: conn.get(k) for k in ("base_url", "api_key")}
-    flags.update(extra or {})
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    flags: dict[str, Any] = {k: conn.get(k) for k in ("base_url", "api_key")}
+    flags.update(obj.get("extra") or {})
+    key = repr(sorted(flags.items()))
+    cached = obj.get("settings")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     settings = config.load(flags, flag_names=_FLAG_NAMES)
     for warning in settings.warnings:
-        click.echo(f"orgorepl: warning: {warning}", err=True)
+        Console.from_env("never").error(f"warning: {warning}")
+    obj["settings"] = (key, settings)
     return settings
 
 
-def _connector(conn: dict[str, Any], extra: dict[str, Any] | None = None, *, resolve: bool = True):
+def _console(settings: Settings) -> Console:
+    return Console.from_env(settings.color, theme=settings.theme)
+
+
+def _connector(settings: Settings, conn: dict[str, Any], *, resolve: bool = True) -> Connector:
     from orgorepl import connect
 
-    settings = _settings(conn, extra)
     refs = list(conn.get("computer") or ())
     if not refs and settings.computer and not conn.get("workspace"):
         refs = [settings.computer]
     margin = settings.timeout_margin
     if conn.get("local"):
-        return settings, connect.local_connector(refs, workspace=conn.get("workspace"), timeout_margin=margin,
-                                                 resolve=resolve)
-    return settings, connect.remote_connector(settings.base_url, settings.api_key, refs,
-                                              workspace=conn.get("workspace"), timeout_margin=margin,
-                                              resolve=resolve)
+        return connect.local_connector(refs, workspace=conn.get("workspace"), timeout_margin=margin,
+                                       resolve=resolve)
+    return connect.remote_connector(settings.base_url, settings.api_key, refs, workspace=conn.get("workspace"),
+                                    timeout_margin=margin, resolve=resolve)
 
 
 def _read_arg(text: str) -> str:
@@ -138,21 +153,23 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
 
         if resume is not None and not valid_session_id(resume):
             raise errors.ConfigError(f"--resume {resume!r}: a session id is 4-32 hex digits, as %info shows")
-        settings, connector = _connector(ctx.obj["conn"], extra)
+        settings = _settings(ctx, ctx.obj["conn"])
+        connector = _connector(settings, ctx.obj["conn"])
     except errors.OrgoError as err:
         if early is not None:
             early.abandon()
         _fail(err)
     from orgorepl import repl
 
+    console = _console(settings)
     options = repl.ReplOptions(
         mode=Mode.BASH if start_bash else Mode.PYTHON,
         timeouts={Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout},
         vi=settings.editing_mode == "vi",
         target_label=("local emulator" if local else
                       (", ".join(computer) or workspace or settings.computer or settings.base_url)),
-        parallel=parallel or 8,
-        color=_use_color(settings.color),
+        parallel=parallel or repl.ReplOptions.parallel,
+        color=console.color,
         secret=settings.api_key,
         stateful=settings.stateful,
         session_id=resume,
@@ -165,22 +182,15 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         log_path=log_path,
     )
     if not sys.stdin.isatty():
-        status = repl.run_batch(connector, options, sys.stdin.read(), stdout=sys.stdout, stderr=sys.stderr)
+        status = repl.run_batch(connector, options, sys.stdin.read(), console=console)
     else:
         try:
             status = repl.run_interactive(connector, options, early=early)
         except (ValueError, OSError) as exc:  # --log FILE cannot be used
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            click.echo(f"orgorepl: --log {log_path}: {reason}", err=True)
+            console.error(f"--log {log_path}: {reason}")
             sys.exit(int(ExitStatus.USAGE))
     sys.exit(int(status))
-
-
-def _use_color(setting: str) -> bool:
-    """``never`` (or NO_COLOR, or --no-color) wins; ``auto`` means: stdout is a terminal."""
-    if setting == "never" or os.environ.get("NO_COLOR"):
-        return False
-    return setting == "always" or sys.stdout.isatty()
 
 
 @cli.command("config", context_settings=CONTEXT_SETTINGS)
@@ -190,44 +200,86 @@ def config_cmd(ctx) -> None:
     from orgorepl import config, paths
 
     try:
-        settings = _settings(ctx.obj.get("conn", {}), ctx.obj.get("extra"))
+        settings = _settings(ctx, ctx.obj.get("conn", {}))
     except errors.OrgoError as err:
         _fail(err)
-    click.echo(f"# config file: {paths.config_file()}"
-               + ("" if paths.config_file().exists() else " (not present)"))
+    console = _console(settings)
+    console.line(f"# config file: {paths.config_file()}"
+                 + ("" if paths.config_file().exists() else " (not present)"))
     width = max(len(s.key) for s in config.SCHEMA)
     for setting in config.SCHEMA:
         value = settings.values[setting.key]
         source = settings.sources[setting.key]
         if value is None:
-            click.echo(f"# {setting.key.ljust(width - 2)} (not set)  # {source}")
+            console.line(f"# {setting.key.ljust(width - 2)} (not set)  # {source}")
         elif setting.secret:
-            click.echo(f"# {setting.key.ljust(width - 2)} = {settings.masked(setting.key)}  # {source}")
+            console.line(f"# {setting.key.ljust(width - 2)} = {settings.masked(setting.key)}  # {source}")
         else:  # TOML, so a line can be pasted into config.toml as it is
             shown = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-            click.echo(f"{setting.key.ljust(width)} = {shown}  # {source}")
+            console.line(f"{setting.key.ljust(width)} = {shown}  # {source}")
 
 
-def _run_oneshot(conn: dict[str, Any], work: Callable[[Any], int], *, as_json: bool,
-                 resolve: bool = True) -> None:
+def _run_oneshot(ctx: click.Context, conn: dict[str, Any], work: Callable[[Any, Console], int], *,
+                 as_json: bool, resolve: bool = True) -> NoReturn:
+    console = None
     try:
-        _settings_, connector = _connector(conn, resolve=resolve)
-        connection = connector()
+        settings = _settings(ctx, conn)
+        console = _console(settings)
+        connection = _connector(settings, conn, resolve=resolve)()
     except errors.OrgoError as err:
-        _fail(err, as_json=as_json)
+        _fail(err, as_json=as_json, console=console)
     except KeyboardInterrupt:
         sys.exit(int(ExitStatus.INTERRUPTED))
     try:
-        status = work(connection)
+        status = work(connection, console)
     except errors.OrgoError as err:
         connection.close()
-        _fail(err, as_json=as_json)
+        _fail(err, as_json=as_json, console=console)
     except KeyboardInterrupt:
         connection.close()
-        click.echo("orgorepl: interrupted; the code may still be running on the computer", err=True)
+        console.error("interrupted; the code may still be running on the computer")
         sys.exit(int(ExitStatus.INTERRUPTED))
     connection.close()
     sys.exit(int(status))
+
+
+def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str, timeout: int | None,
+              as_json: bool) -> NoReturn:
+    """``exec`` and ``bash``: one submission, raw (no session), on one computer or several."""
+
+    def work(connection: Connection, console: Console) -> int:
+        from orgorepl import fanout
+        from orgorepl import outcome as oc
+        from orgorepl.session.carry import RemoteSession
+        from orgorepl.submit import Code, submit
+
+        settings = _settings(ctx, conn)
+        limit = timeout or (settings.python_timeout if mode is Mode.PYTHON else _ONESHOT_BASH_TIMEOUT)
+        if len(connection.targets) > 1:
+            targets = [fanout.Target(c, RemoteSession(stateful=False)) for c in connection.targets]
+            results = fanout.run(connection.make_async, targets, mode, source, limit,
+                                 parallel=conn.get("parallel") or fanout.DEFAULT_PARALLEL)
+            if as_json:
+                console.line(json.dumps(fanout.to_json(results), indent=2))
+                return fanout.exit_status(results)
+            return fanout.report(console, results)
+        outcome = submit(connection.client, connection.computer.id, RemoteSession(stateful=False),
+                         Code(mode, source, limit))
+        if not outcome.ran:  # the request failed: one line, the client error's status
+            if as_json:
+                console.line(json.dumps(oc.as_json(outcome)))
+            console.error(outcome.error or outcome.verdict)
+            return outcome.exit_status
+        if as_json:
+            console.line(json.dumps(oc.as_json(outcome)))
+            return outcome.exit_status
+        return console.report(outcome)
+
+    _run_oneshot(ctx, conn, work, as_json=as_json)
+
+
+# one-shot bash keeps the API's own default, not the REPL's 60
+_ONESHOT_BASH_TIMEOUT = protocol.BASH_TIMEOUT_DEFAULT
 
 
 @cli.command("exec", context_settings=CONTEXT_SETTINGS)
@@ -245,32 +297,7 @@ def exec_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeo
     """
     conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
                    api_key=api_key, local=local)
-    source = _read_arg(code)
-    if timeout is None:
-        try:
-            timeout = _settings(conn).python_timeout
-        except errors.OrgoError as err:
-            _fail(err, as_json=as_json)
-
-    def work(connection) -> int:
-        if len(connection.targets) > 1:
-            return _fanout_oneshot(connection, Mode.PYTHON, source, timeout, as_json, conn.get("parallel"))
-        result = connection.client.exec(connection.computer.id, source, timeout)
-        if as_json:
-            click.echo(json.dumps({"output": result.output, "success": result.success,
-                                   "error": result.error, "error_type": result.error_type,
-                                   "timeout": result.timeout}))
-        else:
-            _write_output(result.output)
-            if result.timeout:
-                click.echo(f"orgorepl: TIMEOUT after {timeout}s", err=True)
-            elif not result.success:
-                click.echo(f"{result.error_type or 'Error'}: {result.error or ''}", err=True)
-        if result.timeout:
-            return ExitStatus.REMOTE_TIMEOUT
-        return ExitStatus.OK if result.success else ExitStatus.REMOTE_EXCEPTION
-
-    _run_oneshot(conn, work, as_json=as_json)
+    _run_code(ctx, conn, Mode.PYTHON, _read_arg(code), timeout, as_json)
 
 
 @cli.command("bash", context_settings=CONTEXT_SETTINGS)
@@ -288,25 +315,7 @@ def bash_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, timeo
     """
     conn = _merged(ctx, computer=computer, workspace=workspace, parallel=parallel, base_url=base_url,
                    api_key=api_key, local=local)
-    source = _read_arg(command)
-    timeout = timeout or 200  # one-shot bash keeps the API's own default, not the REPL's 60
-
-    def work(connection) -> int:
-        if len(connection.targets) > 1:
-            return _fanout_oneshot(connection, Mode.BASH, source, timeout, as_json, conn.get("parallel"))
-        result = connection.client.bash(connection.computer.id, source, timeout)
-        if as_json:
-            click.echo(json.dumps({"output": result.output, "exit_code": result.exit_code,
-                                   "success": result.success, "timeout": result.timeout}))
-        else:
-            _write_output(result.output)
-            if result.timeout:
-                click.echo(f"orgorepl: TIMEOUT after {timeout}s", err=True)
-        if result.timeout:
-            return ExitStatus.REMOTE_TIMEOUT
-        return result.exit_code if result.exit_code is not None else ExitStatus.SERVER
-
-    _run_oneshot(conn, work, as_json=as_json)
+    _run_code(ctx, conn, Mode.BASH, _read_arg(command), timeout, as_json)
 
 
 @cli.command("computers", context_settings=CONTEXT_SETTINGS)
@@ -319,10 +328,10 @@ def computers_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, 
     conn.pop("computer", None)
     conn.pop("workspace", None)
 
-    def work(connection) -> int:
+    def work(connection: Connection, console: Console) -> int:
         workspaces = connection.client.list_workspaces()
         if as_json:
-            click.echo(json.dumps([
+            console.line(json.dumps([
                 {"id": w.id, "name": w.name,
                  "computers": [{"id": c.id, "name": c.name, "status": c.status, "os": c.os,
                                 "ram": c.ram, "cpu": c.cpu} for c in w.computers]}
@@ -338,10 +347,10 @@ def computers_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, 
                 rows.append((w.name, "(no computers)", "", "", ""))
         widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
         for r in rows:
-            click.echo("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
+            console.line("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r)).rstrip())
         return ExitStatus.OK
 
-    _run_oneshot(conn, work, as_json=as_json, resolve=False)
+    _run_oneshot(ctx, conn, work, as_json=as_json, resolve=False)
 
 
 _GOALS = {"start": "running", "restart": "running", "stop": "stopped"}
@@ -355,29 +364,22 @@ def _lifecycle(action: str):
         conn = _merged(ctx, computer=(target,) if target else computer, base_url=base_url,
                        api_key=api_key, local=local)
 
-        def work(connection) -> int:
+        def work(connection: Connection, console: Console) -> int:
             from orgorepl.lifecycle import GOAL, change_state
 
             name = connection.computer.name
-            tty = sys.stderr.isatty()
-
-            def progress(status: str, elapsed: float) -> None:
-                if tty:
-                    click.echo(f"\r{name}: {status} ({elapsed:.0f}s)\x1b[K", nl=False, err=True)
-
             result = change_state(connection.client, connection.computer, action, wait=wait,
-                                  progress=progress)
-            if tty:
-                click.echo("\r\x1b[K", nl=False, err=True)
+                                  progress=lambda status, elapsed: console.status(f"{name}: {status} ({elapsed:.0f}s)"))
+            console.done_status()
             if not result.changed:
-                click.echo(f"{name} is already {result.computer.status}")
+                console.line(f"{name} is already {result.computer.status}")
             elif wait:
-                click.echo(f"{name}: {GOAL[action]} ({result.waited:.1f}s)")
+                console.line(f"{name}: {GOAL[action]} ({result.waited:.1f}s)")
             else:
-                click.echo(f"{name}: {action} requested ({result.computer.status} before)")
+                console.line(f"{name}: {action} requested ({result.computer.status} before)")
             return ExitStatus.OK
 
-        _run_oneshot(conn, work, as_json=False)
+        _run_oneshot(ctx, conn, work, as_json=False)
 
     command = click.option("--no-wait", "wait", is_flag=True, flag_value=False, default=True,
                            help="Return once the request is accepted.")(command)
@@ -404,12 +406,12 @@ def _transfer(direction: str):
                 source, destination) -> None:
         conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
 
-        def work(connection) -> int:
+        def work(connection: Connection, console: Console) -> int:
             from pathlib import Path
 
             from orgorepl import transfer
 
-            bar = transfer.ProgressLine(sys.stderr, Path(source).name) if sys.stderr.isatty() else None
+            bar = transfer.TransferProgress(console.status, Path(source).name)
             try:
                 if direction == "put":
                     result = transfer.put(connection.client, connection.computer.id, Path(source), destination,
@@ -421,17 +423,14 @@ def _transfer(direction: str):
                                           chunk_size=chunk_size << 20, progress=bar, resume=resume,
                                           timeout=timeout)
             except KeyboardInterrupt:
-                if bar is not None:
-                    bar.close()
-                click.echo("orgorepl: interrupted: run the same command again to resume", err=True)
+                console.error("interrupted: run the same command again to resume")
                 return ExitStatus.INTERRUPTED
             finally:
-                if bar is not None:
-                    bar.close()
-            click.echo(result.summary("uploaded" if direction == "put" else "downloaded"))
+                console.done_status()
+            console.line(result.summary("uploaded" if direction == "put" else "downloaded"))
             return ExitStatus.OK
 
-        _run_oneshot(conn, work, as_json=False)
+        _run_oneshot(ctx, conn, work, as_json=False)
 
     command.__doc__ = (
         "Copy LOCAL to the computer (REMOTE: default its name in the home directory)."
@@ -458,35 +457,40 @@ def replay_cmd(ctx, computer, workspace, parallel, base_url, api_key, local, aut
     """
     conn = _merged(ctx, computer=computer, base_url=base_url, api_key=api_key, local=local)
     try:
-        settings, connector = _connector(conn, (ctx.obj or {}).get("extra"))
+        settings = _settings(ctx, conn)
+        connector = _connector(settings, conn)
     except errors.OrgoError as err:
         _fail(err)
-    from orgorepl.modes import Mode as _Mode
     from orgorepl.replay import run_replay
-
     from orgorepl.ui.style import load_style
 
-    color = _use_color(settings.color)
-    _theme, style, warning = load_style(settings.theme if color else "mono")
+    console = _console(settings)
+    _theme, style, warning = load_style(settings.theme if console.color else "mono")
     if warning:
-        click.echo(f"orgorepl: {warning}", err=True)
+        console.error(warning)
     status = run_replay(connector, path, stateful=settings.stateful and not stateless,
-                        timeouts={_Mode.PYTHON: settings.python_timeout, _Mode.BASH: settings.bash_timeout},
-                        auto=auto, color=color, style=style)
+                        timeouts={Mode.PYTHON: settings.python_timeout, Mode.BASH: settings.bash_timeout},
+                        auto=auto, color=console.color, style=style)
     sys.exit(int(status))
 
 
 @cli.command("themes", context_settings=CONTEXT_SETTINGS)
 @click.option("--no-color", "no_color", is_flag=True, help="List the names only, without samples.")
-def themes_cmd(no_color) -> None:
+@click.pass_context
+def themes_cmd(ctx, no_color) -> None:
     """List the colour themes, each with a rendered sample."""
     from orgorepl import themes
 
-    show = sys.stdout.isatty() and not no_color and not os.environ.get("NO_COLOR")
+    try:
+        settings = _settings(ctx, {})
+    except errors.OrgoError as err:
+        _fail(err)
+    console = Console.from_env("never" if no_color else settings.color)
+    show = console.color
     for name, source in themes.available().items():
         where = f"{source.origin}: {source.path}"
         if not show:
-            click.echo(f"{name}  ({where})")
+            console.line(f"{name}  ({where})")
             continue
         from orgorepl.ui.style import build_style
         from orgorepl.ui.theme_sample import print_sample
@@ -495,10 +499,10 @@ def themes_cmd(no_color) -> None:
             theme = themes.load(name)
             style = build_style(theme)
         except errors.OrgoError as err:
-            click.echo(f"{name}: {err.one_line()}", err=True)
+            console.error(f"{name}: {err.one_line()}", prefix="")
             continue
         print_sample(theme, style)
-        click.echo(f"  ({where})\n")
+        console.line(f"  ({where})\n")
 
 
 @cli.command("serve", context_settings=CONTEXT_SETTINGS)
@@ -536,42 +540,11 @@ def serve_cmd(host, port, api_key, count, data_dir, executor, memory, max_proces
         serve(host=host, port=port, api_key=api_key, computers=count, data_dir=directory, echo=click.echo,
               limits=limits, executor=executor, latency=latency / 1000)
     except ValueError as exc:
-        click.echo(f"orgorepl serve: {exc}", err=True)
+        Console.from_env().error(str(exc), prefix="orgorepl serve: ")
         sys.exit(int(ExitStatus.USAGE))
     except OSError as exc:
-        click.echo(f"orgorepl serve: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        Console.from_env().error(f"cannot listen on {host}:{port}: {exc.strerror or exc}", prefix="orgorepl serve: ")
         sys.exit(int(ExitStatus.USAGE))
-
-
-def _fanout_oneshot(connection, mode, source: str, timeout: int, as_json: bool, parallel) -> int:
-    """Several computers at once: grouped plain output (or one JSON object per computer)."""
-    from orgorepl import fanout
-    from orgorepl.session.carry import RemoteSession
-
-    targets = [fanout.Target(c, RemoteSession(stateful=False)) for c in connection.targets]
-    results = fanout.run(connection.make_async, targets, mode, source, timeout,
-                         parallel=parallel or fanout.DEFAULT_PARALLEL)
-    if as_json:
-        click.echo(json.dumps(fanout.to_json(results), indent=2))
-    else:
-        _write_output("".join(text for _, text, *_ in fanout.render(results, mode=mode, timeout=timeout)))
-    return fanout.exit_status(results)
-
-
-def _write_output(text: str) -> None:
-    """Remote output to stdout: as-is into a pipe, sanitised on a terminal.
-
-    A terminal must never receive the remote's control sequences (title, clipboard, cursor
-    moves); a pipe or file gets the bytes the computer printed, for scripts to process.
-    """
-    if not text:
-        return
-    if sys.stdout.isatty():
-        from orgorepl.render.sanitize import sanitize
-
-        text = sanitize(text, keep_sgr="NO_COLOR" not in os.environ)
-    sys.stdout.write(text)
-    sys.stdout.flush()
 
 
 def main(early: Any = None) -> None:

@@ -1,9 +1,10 @@
 """Meta-commands (``%help``, ``%bash``, ``%timeout 30`` ...): a registry of pure handlers.
 
-A handler gets a read-only :class:`CommandContext` and returns a :class:`CommandResult` that
-*describes* what should happen (text to show, a mode or timeout to set, exit, clear).  The REPL
-applies it.  Keeping handlers free of I/O means every command is testable with plain values, and
-the batch mode and the interactive session run exactly the same code.
+A handler gets a read-only :class:`CommandContext` and returns a :class:`CommandResult`: text to
+show and typed *effects* (:class:`SetMode`, :class:`SaveOutput`, :class:`Transfer` ...) that
+describe what should happen.  One table in ``repl.effects`` carries them out, for the interactive
+session and batch mode alike.  Keeping handlers free of I/O means every command is testable with
+plain values.
 
 New commands are added with the registry's decorator::
 
@@ -14,7 +15,7 @@ New commands are added with the registry's decorator::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence, Union
 
 from orgorepl import protocol
 from orgorepl.modes import Mode
@@ -78,17 +79,96 @@ class CommandContext:
     toggle_label: str = "F4"  # the mode-switch key as configured (config toggle_key)
 
 
+# -- effects: what a command asks the session to do ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetMode:
+    mode: Mode
+
+
+@dataclass(frozen=True)
+class SetTimeout:
+    mode: Mode
+    seconds: int
+
+
+@dataclass(frozen=True)
+class ClearScreen:
+    pass
+
+
+@dataclass(frozen=True)
+class Exit:
+    pass
+
+
+@dataclass(frozen=True)
+class SetStateful:
+    stateful: bool
+
+
+@dataclass(frozen=True)
+class PageOutput:
+    """Page the last result's whole output (%more)."""
+
+
+@dataclass(frozen=True)
+class SaveOutput:
+    path: str
+
+
+@dataclass(frozen=True)
+class SaveTranscript:
+    path: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    direction: str  # "put" | "get"
+    source: str
+    destination: str | None = None
+
+
+@dataclass(frozen=True)
+class SwitchTheme:
+    name: str | None  # None: list the themes
+
+
+@dataclass(frozen=True)
+class StartComputer:
+    pass
+
+
+@dataclass(frozen=True)
+class EditTargets:
+    verb: str  # "list" | "add" | "remove"
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShowState:
+    pass
+
+
+@dataclass(frozen=True)
+class ResetSession:
+    pass
+
+
+Effect = Union[SetMode, SetTimeout, ClearScreen, Exit, SetStateful, PageOutput, SaveOutput, SaveTranscript,
+               Transfer, SwitchTheme, StartComputer, EditTargets, ShowState, ResetSession]
+
+
 @dataclass(frozen=True)
 class CommandResult:
     text: str = ""
     error: bool = False  # text is an error message (shown as such; batch mode exits non-zero)
-    set_mode: Mode | None = None
-    set_timeout: tuple[Mode, int] | None = None
-    clear_screen: bool = False
-    exit: bool = False
-    set_stateful: bool | None = None
-    remote: str | None = None  # work the REPL does on the computer: "state", "reset", "target"
-    payload: tuple[str, ...] = ()  # the remote work's arguments
+    effects: tuple[Effect, ...] = ()
+
+    def effect(self, kind: type) -> Effect | None:
+        """The first effect of this kind, if any."""
+        return next((e for e in self.effects if isinstance(e, kind)), None)
 
 
 Handler = Callable[[CommandContext, str], CommandResult]
@@ -184,7 +264,7 @@ def _switch(mode: Mode) -> Handler:
             return CommandResult(text=f"%{mode.value} takes no arguments", error=True)
         if ctx.mode is mode:
             return CommandResult(text=f"already in {mode.value} mode")
-        return CommandResult(text=f"{mode.value} mode ({ctx.toggle_label} switches back)", set_mode=mode)
+        return CommandResult(text=f"{mode.value} mode ({ctx.toggle_label} switches back)", effects=(SetMode(mode),))
 
     return handler
 
@@ -210,7 +290,7 @@ def _timeout(ctx: CommandContext, args: str) -> CommandResult:
             error=True,
         )
     seconds = int(value)
-    return CommandResult(text=f"{ctx.mode.value} timeout: {seconds}s", set_timeout=(ctx.mode, seconds))
+    return CommandResult(text=f"{ctx.mode.value} timeout: {seconds}s", effects=(SetTimeout(ctx.mode, seconds),))
 
 
 @registry.command("history", usage="%history [N]", help="show the last N entries of this mode (default 20)")
@@ -235,12 +315,12 @@ def _history(ctx: CommandContext, args: str) -> CommandResult:
 
 @registry.command("clear", help="clear the screen")
 def _clear(ctx: CommandContext, args: str) -> CommandResult:
-    return CommandResult(clear_screen=True)
+    return CommandResult(effects=(ClearScreen(),))
 
 
 @registry.command("exit", help="leave orgorepl (Ctrl-D does the same)", aliases=("quit", "q"))
 def _exit(ctx: CommandContext, args: str) -> CommandResult:
-    return CommandResult(exit=True)
+    return CommandResult(effects=(Exit(),))
 
 
 @registry.command("info", help="details of the computer and the connection", wants_fresh_computer=True)
@@ -272,23 +352,23 @@ def _info(ctx: CommandContext, args: str) -> CommandResult:
     return CommandResult(text="\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
 
 
-def _remote_action(name: str) -> Handler:
-    """A command without arguments whose work the REPL does on the computer (or the terminal)."""
+def _no_arguments(name: str, effect: Effect) -> Handler:
+    """A command without arguments whose work the session does (on the computer or the terminal)."""
 
     def handler(ctx: CommandContext, args: str) -> CommandResult:
         if args:
             return CommandResult(text=f"%{name} takes no arguments", error=True)
-        return CommandResult(remote=name)
+        return CommandResult(effects=(effect,))
 
     return handler
 
 
 registry.command("reset", help="forget the session: Python names, shell state, cwd and env changes")(
-    _remote_action("reset"))
+    _no_arguments("reset", ResetSession()))
 registry.command("start", help="start the computer if it is stopped, and wait until it runs")(
-    _remote_action("start"))
+    _no_arguments("start", StartComputer()))
 registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")(
-    _remote_action("more"))
+    _no_arguments("more", PageOutput()))
 
 
 @registry.command("state", help="every name in the Python session: kept, rebuilt or lost")
@@ -297,7 +377,7 @@ def _state(ctx: CommandContext, args: str) -> CommandResult:
         return CommandResult(text="%state takes no arguments", error=True)
     if not ctx.stateful:
         return CommandResult(text="stateless: nothing is carried between submissions (%stateless off)")
-    return CommandResult(remote="state")
+    return CommandResult(effects=(ShowState(),))
 
 
 @registry.command("stateless", usage="%stateless [on|off]",
@@ -312,7 +392,7 @@ def _stateless(ctx: CommandContext, args: str) -> CommandResult:
     stateful = word == "off"
     text = ("state is carried between submissions again" if stateful else
             "stateless: submissions go to the API exactly as typed (no echo, nothing carried)")
-    return CommandResult(text=text, set_stateful=stateful)
+    return CommandResult(text=text, effects=(SetStateful(stateful),))
 
 
 def format_state(rows: Sequence, session_id: str) -> str:
@@ -342,21 +422,21 @@ def _target(ctx: CommandContext, args: str) -> CommandResult:
         return CommandResult(text="%target list takes no names", error=True)
     if verb in ("add", "remove", "rm") and not names:
         return CommandResult(text=f"%target {verb} wants at least one computer id or name", error=True)
-    return CommandResult(remote="target", payload=("remove" if verb == "rm" else verb,) + names)
+    return CommandResult(effects=(EditTargets("remove" if verb == "rm" else verb, names),))
 
 
 @registry.command("theme", usage="%theme [NAME]", help="switch the colour theme now (no name: list them)")
 def _theme(ctx: CommandContext, args: str) -> CommandResult:
     if len(args.split()) > 1:
         return CommandResult(text="%theme takes one theme name", error=True)
-    return CommandResult(remote="theme", payload=(args.strip(),) if args.strip() else ())
+    return CommandResult(effects=(SwitchTheme(args.strip() or None),))
 
 
 @registry.command("save-output", usage="%save-output FILE", help="write the last result's whole output to FILE")
 def _save_output(ctx: CommandContext, args: str) -> CommandResult:
     if not args:
         return CommandResult(text="%save-output wants a file name", error=True)
-    return CommandResult(remote="save-output", payload=(args,))
+    return CommandResult(effects=(SaveOutput(args),))
 
 
 @registry.command("save", usage="%save FILE",
@@ -364,7 +444,7 @@ def _save_output(ctx: CommandContext, args: str) -> CommandResult:
 def _save(ctx: CommandContext, args: str) -> CommandResult:
     if not args:
         return CommandResult(text="%save wants a file name ending in .md, .py, .sh or .json", error=True)
-    return CommandResult(remote="save", payload=(args,))
+    return CommandResult(effects=(SaveTranscript(args),))
 
 
 def _transfer_command(verb: str) -> Handler:
@@ -378,7 +458,7 @@ def _transfer_command(verb: str) -> Handler:
         if not 1 <= len(words) <= 2:
             what = "LOCAL [REMOTE]" if verb == "put" else "REMOTE [LOCAL]"
             return CommandResult(text=f"%{verb} wants {what}", error=True)
-        return CommandResult(remote=verb, payload=tuple(words))
+        return CommandResult(effects=(Transfer(verb, words[0], words[1] if len(words) > 1 else None),))
 
     return handler
 

@@ -114,7 +114,7 @@ SCHEMA: tuple[Setting, ...] = (
             "entries kept per mode in the history file (0: no history file)"),
     Setting("stateful", None, True, _boolean,
             "carry names, cwd and environment between submissions (false: --stateless)"),
-    Setting("output_max_bytes", None, 200_000, _positive_int(1_000, 100_000_000),
+    Setting("output_max_bytes", None, 128 * 1024, _positive_int(1_000, 100_000_000),
             "show at most this much of one output; the rest via %more / %save-output"),
     Setting("output_max_lines", None, 2_000, _positive_int(10, 10_000_000),
             "show at most this many lines of one output (its first and last part)"),
@@ -122,20 +122,36 @@ SCHEMA: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SCHEMA}
 
 
+DEFAULTS: Mapping[str, Any] = {s.key: s.default for s in SCHEMA}
+
+
 @dataclass
 class Settings:
-    values: dict[str, Any] = field(default_factory=dict)
+    """Every setting, typed, with where its value came from.  Made by :func:`load`, once per run."""
+
+    base_url: str
+    api_key: str | None
+    computer: str | None
+    python_timeout: int
+    bash_timeout: int
+    timeout_margin: int
+    theme: str
+    color: str
+    editing_mode: str
+    toggle_key: str
+    history_size: int
+    stateful: bool
+    output_max_bytes: int
+    output_max_lines: int
     sources: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @property
+    def values(self) -> dict[str, Any]:
+        return {s.key: getattr(self, s.key) for s in SCHEMA}
 
     def masked(self, key: str) -> str:
-        value = self.values.get(key)
+        value = getattr(self, key)
         if value is None:
             return "(not set)"
         if _BY_KEY[key].secret:
@@ -160,32 +176,47 @@ def load(
     """Resolve every setting; raise ConfigError naming the file/variable/flag and key at fault."""
     env = os.environ if env is None else env
     path = config_path or paths.config_file(env)
-    settings = Settings()
-    for s in SCHEMA:
-        settings.values[s.key] = s.default
-        settings.sources[s.key] = "default"
+    values = dict(DEFAULTS)
+    sources = {s.key: "default" for s in SCHEMA}
+    warnings: list[str] = []
 
-    file_values = _read_file(path, settings.warnings)
-    for key, value in file_values.items():
-        _apply(settings, _BY_KEY[key], value, f"{path}")
+    def apply(setting: Setting, value: Any, source: str) -> None:
+        try:
+            values[setting.key] = setting.check(value)
+        except ValueError:
+            expected = getattr(setting.check, "expected", "a valid value")
+            shown = "(hidden)" if setting.secret else repr(value)
+            raise ConfigError(f"{source}: {setting.key} = {shown} is invalid: expected {expected}") from None
+        sources[setting.key] = source
+
+    for key, value in _read_file(path, warnings).items():
+        apply(_BY_KEY[key], value, f"{path}")
     for s in SCHEMA:
         if s.env and env.get(s.env):
-            _apply(settings, s, env[s.env], f"env {s.env}")
+            apply(s, env[s.env], f"env {s.env}")
     for key, value in (flags or {}).items():
         if value is not None:
             name = (flag_names or {}).get(key) or "--" + key.replace("_", "-")
-            _apply(settings, _BY_KEY[key], value, f"flag {name}")
-    return settings
+            apply(_BY_KEY[key], value, f"flag {name}")
+    return Settings(**values, sources=sources, warnings=warnings)
 
 
-def _apply(settings: Settings, setting: Setting, value: Any, source: str) -> None:
+def peek(key: str, env: Mapping[str, str] | None = None) -> Any:
+    """One setting as the config file (or its environment variable) has it, or its default; never
+    raises.  For what must be known before the rest loads (the early prompt's mode key); the full
+    :func:`load` still validates and reports everything."""
+    setting = _BY_KEY[key]
+    env = os.environ if env is None else env
+    value = setting.default
     try:
-        settings.values[setting.key] = setting.check(value)
-    except ValueError:
-        expected = getattr(setting.check, "expected", "a valid value")
-        shown = "(hidden)" if setting.secret else repr(value)
-        raise ConfigError(f"{source}: {setting.key} = {shown} is invalid: expected {expected}") from None
-    settings.sources[setting.key] = source
+        data = _read_file(paths.config_file(env), [])
+        if key in data:
+            value = setting.check(data[key])
+        if setting.env and env.get(setting.env):
+            value = setting.check(env[setting.env])
+    except (ConfigError, ValueError):
+        return setting.default
+    return value
 
 
 def _read_file(path: Path, warnings: list[str]) -> dict[str, Any]:

@@ -10,13 +10,19 @@ under all their names, dshbak-style; the order is always the order the targets w
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from orgorepl import errors, protocol
+from orgorepl import outcome as oc
+from orgorepl import protocol
+from orgorepl.console import Console
 from orgorepl.modes import Mode
+from orgorepl.outcome import Outcome, Status, Tally
+from orgorepl.render.bounded import DEFAULT_LIMITS, OutputLimits
+from orgorepl.render.verdict import status_line
 from orgorepl.session.carry import RemoteSession
+from orgorepl.submit import Code, submit_async
 
 DEFAULT_PARALLEL = 8
 
@@ -34,35 +40,32 @@ class Target:
 @dataclass(frozen=True)
 class TargetResult:
     target: Target
-    outcome: Any = None  # python_state.CellOutcome or bash_cell.BashOutcome
-    error: errors.OrgoError | None = None
-    elapsed: float = 0.0
+    outcome: Outcome
 
     @property
     def status(self) -> str:
-        """ok | error | timeout | exit N | unreachable"""
-        if self.error is not None:
-            return "unreachable"
-        o = self.outcome
-        if o.timeout:
-            return "timeout"
-        if hasattr(o, "exit_code"):
-            return "ok" if o.exit_code == 0 else f"exit {o.exit_code}"
-        return "ok" if o.success else "error"
+        """ok | error | exit N | no exit code | timeout | unreachable (did not run)"""
+        if self.outcome.status in (Status.EXIT, Status.UNKNOWN):
+            return self.outcome.label
+        return self.outcome.bucket
 
     @property
     def kind(self) -> str:
         """The summary bucket: ok / error / timeout / unreachable."""
-        status = self.status
-        return "error" if status.startswith("exit") else status
+        return self.outcome.bucket
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def elapsed(self) -> float:
+        return self.outcome.duration
 
     def signature(self) -> tuple:
         """What must be equal for two targets to be shown as one group."""
-        if self.error is not None:
-            return ("unreachable", self.error.one_line())
         o = self.outcome
-        return (self.status, o.output, getattr(o, "error_type", None), getattr(o, "error", None),
-                getattr(o, "traceback", None))
+        return (o.status, o.exit_code, o.output, o.error_type, o.error, o.traceback, o.notes)
 
 
 @dataclass(frozen=True)
@@ -80,107 +83,105 @@ def group_results(results: list[TargetResult]) -> list[Group]:
 
 
 def summary(results: list[TargetResult]) -> str:
-    counts = {k: 0 for k in ("ok", "error", "timeout", "unreachable")}
-    for r in results:
-        counts[r.kind] += 1
+    counts = Tally(tuple(r.outcome for r in results)).counts()
     return f"{len(results)} computers: " + " · ".join(f"{n} {k}" for k, n in counts.items())
 
 
-async def _run_one(client, target: Target, mode: Mode, text: str, timeout: int,
-                   sem: asyncio.Semaphore, cancelled: Callable[[], bool] | None) -> TargetResult:
+async def _run_one(client: Any, target: Target, sub: Code, sem: asyncio.Semaphore,
+                   cancelled: Callable[[], bool] | None) -> TargetResult:
     async with sem:
         if cancelled is not None and cancelled():  # Ctrl-C: the computers still waiting get nothing
-            return TargetResult(target, error=errors.OrgoError("not sent: the submission was abandoned"))
-        started = time.monotonic()
-        try:
-            if mode is Mode.PYTHON:
-                request = target.session.python(text)
-                result = await client.exec(target.computer.id, request.code, timeout, cancelled=cancelled)
-                outcome = target.session.python_done(request, result)
-            else:
-                request = target.session.bash(text)
-                result = await client.bash(target.computer.id, request.command, timeout, cancelled=cancelled)
-                outcome = target.session.bash_done(request, result)
-        except errors.OrgoError as err:
-            return TargetResult(target, error=err, elapsed=time.monotonic() - started)
-        return TargetResult(target, outcome=outcome, elapsed=time.monotonic() - started)
+            return TargetResult(target, oc.interrupted(sub.mode, sent=False, timeout=sub.timeout))
+        outcome = await submit_async(client, target.computer.id, target.session, sub, cancelled=cancelled)
+        return TargetResult(target, outcome)
 
 
-async def run_async(client, targets: list[Target], mode: Mode, text: str, timeout: int, *,
-                    parallel: int = DEFAULT_PARALLEL,
+async def run_async(client: Any, targets: list[Target], mode: Mode, text: str, timeout: int, *,
+                    parallel: int = DEFAULT_PARALLEL, echo: bool = True,
                     cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
     sem = asyncio.Semaphore(max(1, parallel))
-    return list(await asyncio.gather(*(_run_one(client, t, mode, text, timeout, sem, cancelled)
-                                       for t in targets)))
+    sub = Code(mode, text, timeout, echo=echo)
+    return list(await asyncio.gather(*(_run_one(client, t, sub, sem, cancelled) for t in targets)))
 
 
 def run(make_client: Callable[[], Any], targets: list[Target], mode: Mode, text: str, timeout: int, *,
-        parallel: int = DEFAULT_PARALLEL, cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
+        parallel: int = DEFAULT_PARALLEL, echo: bool = True,
+        cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
     """Blocking: one event loop and one async client for this submission, results in target order."""
 
     async def main() -> list[TargetResult]:
         client = make_client()
         try:
-            return await run_async(client, targets, mode, text, timeout, parallel=parallel, cancelled=cancelled)
+            return await run_async(client, targets, mode, text, timeout, parallel=parallel, echo=echo,
+                                   cancelled=cancelled)
         finally:
             await client.aclose()
 
     return asyncio.run(main())
 
 
-def render(results: list[TargetResult], *, mode: Mode, timeout: int, color: bool = True) -> list:
-    """Fragments for the grouped results and the summary line (prompt_toolkit formatted text)."""
-    from orgorepl.render.result import render_bash, render_error_line, render_exec
+def render(results: list[TargetResult], *, color: bool = True, limits: OutputLimits = DEFAULT_LIMITS,
+           raw_escapes: bool = False) -> list[tuple[str, str]]:
+    """Fragments for a terminal: grouped results, each as the REPL shows one, and the summary."""
+    from orgorepl.render.result import render_outcome
 
     frags: list = []
     for group in group_results(results):
         names = ", ".join(group.names)
         count = f" ({len(group.names)})" if len(group.names) > 1 else ""
         frags.append(("class:fanout.header", f"==> {names}{count} <==\n"))
-        r = group.result
-        if r.error is not None:
-            frags.extend(render_error_line(r.error))
-        elif mode is Mode.PYTHON:
-            frags.extend(render_exec(r.outcome, timeout=timeout, elapsed=r.elapsed))
-        else:
-            frags.extend(render_bash(r.outcome, timeout=timeout, elapsed=r.elapsed))
+        frags.extend(render_outcome(group.result.outcome, color=color, limits=limits, raw_escapes=raw_escapes))
     frags.append(("class:fanout.summary", summary(results) + "\n"))
     return frags
 
 
+def plain_text(results: list[TargetResult]) -> str:
+    """The same grouping for a pipe: every byte of every output, raw, and plain status lines."""
+    parts: list[str] = []
+    for group in group_results(results):
+        names = ", ".join(group.names)
+        count = f" ({len(group.names)})" if len(group.names) > 1 else ""
+        parts.append(f"==> {names}{count} <==\n")
+        text = group.result.outcome.full_text()
+        if text and not text.endswith("\n"):
+            text += "\n"
+        parts.append(text)
+        o = group.result.outcome
+        line = "" if o.status is Status.ERROR and o.traceback else status_line(o)
+        if line:
+            parts.append(line + "\n")
+    parts.append(summary(results) + "\n")
+    return "".join(parts)
+
+
+def full_text(results: list[TargetResult]) -> str:
+    """Every computer's whole output under its name (what %more and %save-output keep)."""
+    return "".join(f"==> {r.target.name} <==\n" + (r.outcome.full_text() or (status_line(r.outcome) + "\n"))
+                   for r in results)
+
+
+def report(console: Console, results: list[TargetResult]) -> int:
+    """Grouped results on the command line; returns the exit status.  A terminal gets them as the
+    REPL shows them (sanitised, bounded, coloured); a pipe gets every byte of every output."""
+    if console.stdout_isatty:
+        console.fragments(render(results, color=console.color))
+    else:
+        console.out(plain_text(results))
+    return exit_status(results)
+
+
 def exit_status(results: list[TargetResult]) -> int:
     """0 when every target succeeded; else the status of the first target that did not."""
-    from orgorepl.exitstatus import ExitStatus
-
-    for r in results:
-        if r.error is not None:
-            return int(r.error.exit_status)
-        o = r.outcome
-        if o.timeout:
-            return int(ExitStatus.REMOTE_TIMEOUT)
-        if hasattr(o, "exit_code"):
-            if o.exit_code:
-                return int(o.exit_code)
-        elif not o.success:
-            return int(ExitStatus.REMOTE_EXCEPTION)
-    return int(ExitStatus.OK)
+    return Tally(tuple(r.outcome for r in results)).exit_status
 
 
 def to_json(results: list[TargetResult]) -> list[dict]:
     """One object per target, in target order (for --json)."""
     out = []
     for r in results:
+        o = r.outcome
         item: dict[str, Any] = {"computer": r.target.name, "id": r.target.computer.id, "status": r.status,
-                                "elapsed": round(r.elapsed, 4)}
-        if r.error is not None:
-            item["error"] = r.error.one_line()
-        else:
-            o = r.outcome
-            item["output"] = o.output
-            item["timeout"] = o.timeout
-            if hasattr(o, "exit_code"):
-                item["exit_code"] = o.exit_code
-            else:
-                item.update(success=o.success, error=o.error, error_type=o.error_type)
+                                "elapsed": round(o.duration, 4)}
+        item.update(oc.as_json(o))
         out.append(item)
     return out

@@ -2,8 +2,7 @@
 
 Each submission is shown as the REPL would show it typed (prompt, highlighting), then waits:
 Enter or Space runs it, ``s`` skips it, ``q`` (or Ctrl-D, Ctrl-C) stops.  It runs through the
-same session carry-over and the same result rendering as the REPL (``repl.run_python`` /
-``repl.run_bash``, ``render.result``), so names, the working directory and the environment carry
+same pipeline as the REPL (``submit``, ``render.result``), so names, the working directory and the environment carry
 from one replayed submission to the next, and the audience sees what a live session looks like.
 Ctrl-C while a submission runs abandons that call (nothing is retried) and the replay goes on.
 
@@ -14,16 +13,18 @@ checked in CI before the class.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 from orgorepl import errors
+from orgorepl import outcome as oc
+from orgorepl.config import DEFAULTS
 from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Mode
-from orgorepl.repl import DEFAULT_TIMEOUTS, INTERRUPTED_NOTE, Job, run_bash, run_python
-from orgorepl.session.carry import RemoteSession, python_notes
+from orgorepl.outcome import Outcome
+from orgorepl.session.carry import RemoteSession
+from orgorepl.submit import Code, Job, submit
 from orgorepl.transcript import Entry, Submission, Transcript, load_submissions, now_iso
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,16 +76,17 @@ class _Screen:
         self.color = color
 
     def print(self, fragments: Any) -> None:
-        from prompt_toolkit import print_formatted_text
-        from prompt_toolkit.formatted_text import FormattedText, to_formatted_text
+        from prompt_toolkit.formatted_text import to_formatted_text
+
+        from orgorepl.render.terminal import write_fragments
 
         frags = list(to_formatted_text(fragments))
         if not "".join(t for _, t, *_ in frags):
             return
         if not frags[-1][1].endswith("\n"):
             frags.append(("", "\n"))
-        print_formatted_text(FormattedText(frags), end="", style=self.style, output=self.output,
-                             color_depth=self.color_depth, include_default_pygments_style=False)
+        write_fragments(self.output, frags, style=self.style, color_depth=self.color_depth,
+                        include_default_pygments_style=False)
 
     def note(self, text: str, *, error: bool = False) -> None:
         self.print([("class:note.error" if error else "class:note", text)])
@@ -169,7 +171,7 @@ def replay(
     subs = [Submission(Mode(m), s) for m, s in submissions]
     own = not hasattr(connection, "client")
     conn: "Connection" = connection() if own else connection  # type: ignore[operator,assignment]
-    limits = dict(DEFAULT_TIMEOUTS)
+    limits = {Mode.PYTHON: DEFAULTS["python_timeout"], Mode.BASH: DEFAULTS["bash_timeout"]}
     limits.update(timeouts or {})
     remote = RemoteSession(stateful=stateful)
     if session_id:
@@ -238,54 +240,33 @@ def run_replay(
 # --------------------------------------------------------------------------------------------
 
 
-def _run_one(conn: "Connection", remote: RemoteSession, sub: Submission, timeout: int, screen: _Screen,
-             *, input: "Input | None", wait: bool) -> Entry:
-    from orgorepl.render.result import render_bash, render_error_line, render_exec
+def _run_one(conn: Connection, remote: RemoteSession, sub: Submission, timeout: int, screen: _Screen,
+             *, input: Input | None, wait: bool) -> Entry:
+    from orgorepl.render.result import render_outcome
 
-    name = conn.computer.name
-    started_at, started = now_iso(), time.monotonic()
-    if sub.mode is Mode.PYTHON:
-        def work(cancelled: Callable[[], bool] | None = None) -> Any:
-            return run_python(conn, remote, sub.source, timeout, echo=True, cancelled=cancelled)
-    else:
-        def work(cancelled: Callable[[], bool] | None = None) -> Any:
-            return run_bash(conn, remote, sub.source, timeout, cancelled=cancelled)
-    try:
-        run = _call(work, screen, input, f"{sub.mode.value} on {name}", timeout) if wait else work()
-    except errors.OrgoError as err:
-        screen.print(render_error_line(err))
-        return Entry.not_run(sub.mode, sub.source, error=err, target=name, started_at=started_at,
-                             elapsed=time.monotonic() - started)
-    except KeyboardInterrupt:
-        run = None
-    if run is None:
-        screen.note(INTERRUPTED_NOTE)
-        return Entry.not_run(sub.mode, sub.source, status="interrupted", target=name,
-                             started_at=started_at, elapsed=time.monotonic() - started)
-    if sub.mode is Mode.PYTHON:
-        screen.print(render_exec(run.outcome, timeout=timeout, elapsed=run.elapsed, color=screen.color))
-        for line in python_notes(run.outcome, stateful=remote.stateful):
-            screen.note(line)
-        return Entry.from_python(sub.source, run.outcome, target=name, elapsed=run.elapsed,
-                                 timeout=timeout, started_at=started_at)
-    screen.print(render_bash(run.result, timeout=timeout, elapsed=run.elapsed, color=screen.color))
-    if remote.stateful and run.result.timeout:
-        screen.note("timed out: the shell session is as it was before this command")
-    return Entry.from_bash(sub.source, run.result, target=name, elapsed=run.elapsed,
-                           timeout=timeout, started_at=started_at)
+    code = Code(sub.mode, sub.source, timeout)
+    started_at = now_iso()
+
+    def work(cancelled: Callable[[], bool] | None = None) -> Outcome:
+        return submit(conn.client, conn.computer.id, remote, code, cancelled=cancelled)
+
+    outcome = _call(work, screen, input, f"{sub.mode.value} on {conn.computer.name}", code) if wait else work()
+    screen.print(render_outcome(outcome, color=screen.color))
+    return Entry.from_outcome(sub.source, outcome, target=conn.computer.name, started_at=started_at)
 
 
-def _call(work: Callable[..., Any], screen: _Screen, input: "Input | None", phase: str, timeout: int) -> Any:
-    """``work(cancelled)`` in a worker thread under the REPL's spinner; None when abandoned with
-    Ctrl-C (``cancelled`` then stops the client's reconnect retries: nothing is sent late)."""
+def _call(work: Callable[[Callable[[], bool]], Outcome], screen: _Screen, input: Input | None, phase: str,
+          code: Code) -> Outcome:
+    """``work(cancelled)`` in a worker thread under the REPL's spinner; an interrupted Outcome
+    when abandoned with Ctrl-C (``cancelled`` then stops the client's reconnect retries)."""
     from orgorepl.ui.progress import wait_with_spinner
     from orgorepl.ui.state import UiState
 
-    def job_work(job: Job) -> Any:
+    def job_work(job: Job) -> Outcome:
         job.sent = True
         return work(lambda: job.abandoned)
 
-    job = Job(job_work, phase=phase, timeout=timeout).start()
+    job = Job(job_work, phase=phase, timeout=code.timeout).start()
     finished = False
     try:
         finished = job.wait(0.05) or wait_with_spinner(
@@ -297,10 +278,11 @@ def _call(work: Callable[..., Any], screen: _Screen, input: "Input | None", phas
         if not finished:
             job.abandon()
     if not finished:
-        return None
+        return oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
     if job.error is not None:
         raise job.error
-    return job.result
+    result: Outcome = job.result
+    return result
 
 
 def _summary(screen: _Screen, report: ReplayReport, remote: RemoteSession, conn: "Connection") -> None:

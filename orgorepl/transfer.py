@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from orgorepl import errors, protocol
 from orgorepl.exitstatus import ExitStatus
@@ -322,23 +322,24 @@ def _rate(n: int, seconds: float) -> str:
 # --------------------------------------------------------------------------------- progress
 
 
-class ProgressLine:
-    """A one-line progress bar redrawn in place with ``\\r``, for the CLI and the REPL.
+class TransferProgress:
+    """A transfer's progress as one line of text, handed to the front end's progress channel.
 
-    Redraws at most every ``interval`` seconds (and always at 100%), so a fast local transfer
-    does not spend its time writing to the terminal.  ``close()`` ends the line.
+    ``show`` draws it where the front end draws progress (the REPL's spinner line, the command
+    line's status line on stderr); this class never writes to a stream itself, so two things can
+    never draw on the same row.  Redraws at most every ``interval`` seconds (and always at 100%),
+    so a fast local transfer does not spend its time drawing.
     """
 
-    def __init__(self, stream: TextIO, label: str = "", *, width: int = 24,
+    def __init__(self, show: Callable[[str], None], label: str = "", *, width: int = 24,
                  interval: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
-        self.stream = stream
+        self.show = show
         self.label = label
         self.width = width
         self.interval = interval
         self._clock = clock
         self._first: tuple[float, int] | None = None
         self._last = float("-inf")
-        self._drawn = 0
 
     def __call__(self, done: int, total: int) -> None:
         self.update(done, total)
@@ -353,7 +354,7 @@ class ProgressLine:
             return
         self._last = now
         t0, d0 = self._first
-        self._draw(self.render(done, total, (done - d0) / (now - t0) if now > t0 else 0.0))
+        self.show(self.render(done, total, (done - d0) / (now - t0) if now > t0 else 0.0))
 
     def render(self, done: int, total: int, rate: float = 0.0) -> str:
         frac = 1.0 if total <= 0 else min(1.0, done / total)
@@ -366,18 +367,6 @@ class ProgressLine:
             if done < total:
                 text += f"  ETA {_eta((total - done) / rate)}"
         return text
-
-    def _draw(self, text: str) -> None:
-        pad = " " * max(0, self._drawn - len(text))
-        self.stream.write("\r" + text + pad)
-        self.stream.flush()
-        self._drawn = len(text)
-
-    def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = 0
 
 
 def _eta(seconds: float) -> str:

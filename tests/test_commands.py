@@ -31,23 +31,23 @@ def test_help_for_one_command():
 def test_mode_switches(line, mode):
     start = mode.other
     result = registry.run(line, ctx(mode=start))
-    assert result.set_mode is mode and not result.error
+    assert result.effects == (commands.SetMode(mode),) and not result.error
 
 
 def test_switching_to_the_current_mode_changes_nothing():
     result = registry.run("python", ctx(mode=Mode.PYTHON))
-    assert result.set_mode is None and "already" in result.text
+    assert result.effects == () and "already" in result.text
 
 
 def test_timeout_sets_the_current_mode_only():
-    assert registry.run("timeout 30", ctx()).set_timeout == (Mode.PYTHON, 30)
-    assert registry.run("timeout 600", ctx(mode=Mode.BASH)).set_timeout == (Mode.BASH, 600)
+    assert registry.run("timeout 30", ctx()).effects == (commands.SetTimeout(Mode.PYTHON, 30),)
+    assert registry.run("timeout 600", ctx(mode=Mode.BASH)).effects == (commands.SetTimeout(Mode.BASH, 600),)
 
 
 @pytest.mark.parametrize("args", ["0", "301", "-1", "ten", "1.5"])
 def test_timeout_outside_the_exec_range_is_refused(args):
     result = registry.run(f"timeout {args}", ctx())
-    assert result.error and result.set_timeout is None
+    assert result.error and result.effects == ()
     assert "1 to 300" in result.text
 
 
@@ -67,9 +67,9 @@ def test_history_empty():
 
 
 def test_clear_and_exit():
-    assert registry.run("clear", ctx()).clear_screen
-    assert registry.run("exit", ctx()).exit
-    assert registry.run("quit", ctx()).exit
+    assert registry.run("clear", ctx()).effects == (commands.ClearScreen(),)
+    assert registry.run("exit", ctx()).effects == (commands.Exit(),)
+    assert registry.run("quit", ctx()).effects == (commands.Exit(),)
 
 
 def test_info_shows_the_computer_and_never_a_key():

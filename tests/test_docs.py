@@ -178,6 +178,7 @@ def documented_messages() -> list[re.Pattern]:
 def real_messages(tmp_path: Path) -> list[str]:
     """Messages orgorepl really produces, made the way a user meets them."""
     from click.testing import CliRunner
+    from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
     from orgorepl import cli, config, errors, protocol, repl
     from orgorepl.client import OrgoClient, pick_computer
@@ -185,7 +186,6 @@ def real_messages(tmp_path: Path) -> list[str]:
     from orgorepl.connect import remote_connector
     from orgorepl.emulator import EmbeddedEmulator
     from orgorepl.modes import Mode
-    from orgorepl.render.result import render_bash, render_exec
     from orgorepl.session.carry import python_notes
 
     found: list[str] = []
@@ -246,9 +246,9 @@ def real_messages(tmp_path: Path) -> list[str]:
     found.append(_validation_message("print((1"))
     timed_out = SimpleNamespace(output="", traceback=None, success=False, error=None, error_type=None,
                                 timeout=True, exit_code=None, state=None)
-    found.append(_status_line(render_exec(timed_out, timeout=5, elapsed=0.1)))
-    found.append(_status_line(render_bash(SimpleNamespace(output="x\n", timeout=False, exit_code=137,
-                                                           success=True), timeout=5, elapsed=0.1)))
+    found.append(_status_line(render_exec(python_outcome(timeout=True), timeout=5, elapsed=0.1)))
+    found.append(_status_line(render_bash(bash_outcome("x\n", 137), timeout=5, elapsed=0.1)))
+    found.append(_status_line(render_bash(bash_outcome("x\n", None, success=False), timeout=5, elapsed=0.1)))
     found += python_notes(timed_out, stateful=True)
     return found
 

@@ -37,7 +37,7 @@ def test_identical_results_are_grouped_and_order_is_stable(targets, make_async, 
     groups = fanout.group_results(results)
     assert [g.names for g in groups] == [names(emulator, 0, 2), names(emulator, 1)]
     assert groups[1].result.outcome.output == "same\nodd one\n"
-    text = "".join(t for _, t, *_ in fanout.render(results, mode=Mode.PYTHON, timeout=10))
+    text = "".join(t for _, t, *_ in fanout.render(results))
     first, second = names(emulator, 0, 2)
     assert f"==> {first}, {second} (2) <==" in text
     assert text.rstrip().endswith("3 computers: 3 ok · 0 error · 0 timeout · 0 unreachable")
@@ -71,7 +71,7 @@ def test_an_unreachable_target_is_reported_and_the_rest_run(targets, make_async,
     finally:
         client.start(stopped.id)
     assert [r.status for r in results] == ["ok", "unreachable", "ok"]
-    assert "not available" in results[1].error.one_line()
+    assert "not available" in results[1].outcome.error
     assert fanout.exit_status(results) == ExitStatus.BAD_REQUEST
 
 

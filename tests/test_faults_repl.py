@@ -149,7 +149,7 @@ def test_a_refused_connection_says_nothing_was_sent_and_the_session_recovers(rep
     port = srv.port
     srv.stop()  # the API goes away after the session connected
     shown = submit_and_read(s, Mode.PYTHON, "print('refused')")
-    assert len(shown) == 1 and re.search(r"^could not connect to http://127\.0\.0\.1:\d+/api/ .*Connection refused",
+    assert len(shown) == 1 and re.search(r"^not run: could not connect to http://127\.0\.0\.1:\d+/api/ .*Connection refused",
                                          shown[0]), shown
     assert "may have run" not in shown[0]
     with SamePortServer({EXEC: EXEC_OK}, port) as back:  # ... and comes back

@@ -14,11 +14,11 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "orgorepl"
 
 LAYERS = [
-    ("core", {"__init__", "errors", "exitstatus", "protocol", "paths", "modes"}),
+    ("core", {"__init__", "errors", "exitstatus", "protocol", "paths", "modes", "outcome"}),
     ("services", {"config", "themes", "client", "emulator"}),
     ("logic", {"session", "commands", "transcript"}),
-    ("presentation", {"render", "ui"}),
-    ("orchestration", {"repl", "fanout", "connect", "lifecycle", "transfer", "replay"}),
+    ("presentation", {"render", "ui", "console"}),
+    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay"}),
     ("entry", {"cli", "__main__"}),
 ]
 
@@ -28,7 +28,7 @@ THIRD_PARTY = {
     "starlette": {"emulator"},
     "uvicorn": {"emulator"},
     "h11": {"emulator"},
-    "prompt_toolkit": {"render", "ui", "repl", "replay"},
+    "prompt_toolkit": {"render", "ui", "console", "repl", "replay"},
     "pygments": {"render", "ui"},
     "click": {"cli"},
 }

@@ -7,6 +7,7 @@ import re
 from io import StringIO
 
 import pytest
+from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.formatted_text import fragment_list_to_text
@@ -14,16 +15,12 @@ from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from orgorepl import errors
-from orgorepl.protocol import BashResult
 from orgorepl.render.bounded import OutputLimits
 from orgorepl.render.result import (
     HIGHLIGHT_LIMIT,
-    render_bash,
     render_error_line,
-    render_exec,
     render_note,
 )
-from orgorepl.session.python_state import CellOutcome
 from orgorepl.ui.style import default_style
 
 TRACEBACK = (
@@ -38,12 +35,12 @@ TRACEBACK = (
 
 
 def outcome(output="", *, traceback=None, success=True, error=None, error_type=None, timeout=False):
-    return CellOutcome(output=output, traceback=traceback, success=success, error=error,
-                       error_type=error_type, timeout=timeout, echoed=False)
+    return python_outcome(output=output, traceback=traceback, success=success, error=error,
+                          error_type=error_type, timeout=timeout)
 
 
 def bash(output="", exit_code=0, *, timeout=False, success=True):
-    return BashResult(output=output, exit_code=exit_code, success=success, timeout=timeout)
+    return bash_outcome(output=output, exit_code=exit_code, success=success, timeout=timeout)
 
 
 def text(ft) -> str:
@@ -148,12 +145,11 @@ def test_duration_only_when_slow():
     assert styled(render_exec(outcome(), timeout=300, elapsed=125), "status.duration") == "2m05s"
 
 
-def test_stateful_outcome_renders_the_same():
-    from orgorepl.session.python_state import CellOutcome as StatefulOutcome
-
-    ft = render_exec(StatefulOutcome(output="1\n", traceback=None, success=False, error="boom",
-                                     error_type="RuntimeError", timeout=False), timeout=10, elapsed=0.1)
-    assert terminal(ft) == "1\nRuntimeError: boom\n"
+def test_session_notes_follow_the_result_with_remote_controls_made_visible():
+    note = "not kept: f (cannot pickle: \x07\x08\x08\x9b2J\x1b]0;title\x07)"
+    ft = render_exec(python_outcome(output="1\n", success=False, error="boom", error_type="RuntimeError",
+                                    notes=(note,)), timeout=10, elapsed=0.1)
+    assert terminal(ft) == "1\nRuntimeError: boom\nnot kept: f (cannot pickle: ^G^H^H\\x9b2J^[]0;title^G)\n"
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import stat
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.formatted_text import FormattedText, fragment_list_to_text
@@ -24,15 +25,13 @@ from prompt_toolkit.output.plain_text import PlainTextOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 from test_repl import start  # noqa: F401  (fixture: a REPL session on the emulator)
 
-from orgorepl.protocol import BashResult
 from orgorepl.render import result as result_module
+from orgorepl.render import verdict as verdict_module
 from orgorepl.render.bounded import MORE_HINT, OutputLimits, bound, looks_binary
 from orgorepl.render.last_output import LastOutput, page_text, save_output
-from orgorepl.render.result import render_bash, render_exec, render_text
+from orgorepl.render.result import render_text
 from orgorepl.render.sanitize import sanitize
 from orgorepl.render.terminal import ansi_text, write_fragments
-from orgorepl.session.bash_cell import BashOutcome
-from orgorepl.session.python_state import CellOutcome
 from orgorepl.ui.style import default_style
 
 MB10 = 10 * 1024 * 1024
@@ -42,7 +41,7 @@ CUT_LINE = re.compile(r"^… ([\d,]+) (bytes|characters)(?: / ([\d,]+) lines?| o
 
 
 def bash(output, exit_code=0):
-    return BashResult(output=output, exit_code=exit_code, success=True)
+    return bash_outcome(output=output, exit_code=exit_code, success=True)
 
 
 def text(ft) -> str:
@@ -171,7 +170,7 @@ def huge_traceback(size: int) -> str:
 
 def test_ten_megabyte_traceback_is_cut_highlighted_and_keeps_its_status_line():
     tb = huge_traceback(MB10)
-    ft = render_exec(CellOutcome(output="started\n", traceback=tb, success=False,
+    ft = render_exec(python_outcome(output="started\n", traceback=tb, success=False,
                                  error="maximum recursion depth exceeded", error_type="RecursionError",
                                  timeout=False), timeout=10, elapsed=0.1)
     screen = text(ft)
@@ -188,11 +187,11 @@ def test_ten_megabyte_traceback_is_cut_highlighted_and_keeps_its_status_line():
 
 def test_huge_exception_message_stays_bounded_in_the_status_line():
     message = "m" * MB10
-    ft = render_exec(CellOutcome(output="", traceback=None, success=False, error=message,
+    ft = render_exec(python_outcome(output="", traceback=None, success=False, error=message,
                                  error_type="ValueError", timeout=False), timeout=10, elapsed=0.1)
     status = "".join(t for s, t, *_ in ft if "status.error" in s)
     assert status.startswith("ValueError: mmm") and len(status) < 3000
-    assert f"{MB10 - result_module.STATUS_MAX:,} more characters" in status
+    assert f"{MB10 - verdict_module.STATUS_MAX:,} more characters" in status
 
 
 def test_ten_megabytes_of_json_are_cut_and_not_lexed():
@@ -219,7 +218,7 @@ def test_json_below_the_highlight_limit_is_lexed_even_when_cut():
 def test_highlighting_stops_at_the_limit_for_the_whole_result():
     tb = huge_traceback(20_000)
     doc = json.dumps({"k": list(range(1000))}) + "\n"
-    outcome = CellOutcome(output=doc, traceback=tb, success=False, error="x", error_type="RecursionError",
+    outcome = python_outcome(output=doc, traceback=tb, success=False, error="x", error_type="RecursionError",
                           timeout=False)
     both = render_exec(outcome, timeout=5, elapsed=0.1)
     assert any("pygments" in s and "class:output" in s for s, *_ in both)
@@ -239,7 +238,7 @@ def test_work_is_bounded_by_the_limits_not_by_the_size(monkeypatch):
     monkeypatch.setattr(result_module, "sanitize", lambda t, **kw: seen.append(len(t)) or real_sanitize(t, **kw))
     real_lexed = result_module._lexed
     monkeypatch.setattr(result_module, "_lexed", lambda lx, t, b: seen.append(len(t)) or real_lexed(lx, t, b))
-    render_exec(CellOutcome(output=numbered_lines(MB10), traceback=huge_traceback(MB10), success=False,
+    render_exec(python_outcome(output=numbered_lines(MB10), traceback=huge_traceback(MB10), success=False,
                             error="e" * MB10, error_type="RecursionError", timeout=False),
                 timeout=5, elapsed=0.1)
     render_bash(bash("y" * MB10), timeout=5, elapsed=0.1)
@@ -288,15 +287,12 @@ def test_escape_heavy_but_textual_output_is_not_binary():
 
 def test_all_result_types_are_bounded():
     big = numbered_lines(3_000_000)
-    from orgorepl.session.python_state import CellOutcome as PlainCellOutcome
 
     results = [
-        render_exec(CellOutcome(output=big, traceback=None, success=True, error=None, error_type=None,
+        render_exec(python_outcome(output=big, traceback=None, success=True, error=None, error_type=None,
                                 timeout=False), timeout=5, elapsed=0.1),
-        render_exec(PlainCellOutcome(output=big, traceback=None, success=True, error=None, error_type=None,
-                                     timeout=False, echoed=False), timeout=5, elapsed=0.1),
         render_bash(bash(big, 3), timeout=5, elapsed=0.1),
-        render_bash(BashOutcome(output=big, exit_code=0, timeout=False, cwd="/root"), timeout=5, elapsed=0.1),
+        render_bash(bash_outcome(output=big, exit_code=0, timeout=False, cwd="/root"), timeout=5, elapsed=0.1),
         render_text(big),
     ]
     for ft in results:
@@ -376,7 +372,7 @@ def sample_fragments():
           "    1 / 0\nZeroDivisionError: division by zero\n")
     doc = json.dumps({"name": "agent-1", "ok": True, "n": [1, 2.5, None]}, indent=2) + "\n"
     ansi = "\x1b[1;31merror\x1b[0m: \x1b[38;5;33mblue\x1b[m \x1b[38;2;0;200;0mgreen\x1b[4m under\x1b[0m\r\n"
-    frags = list(render_exec(CellOutcome(output=doc + ansi, traceback=tb, success=False, error="division by zero",
+    frags = list(render_exec(python_outcome(output=doc + ansi, traceback=tb, success=False, error="division by zero",
                                          error_type="ZeroDivisionError", timeout=False),
                              timeout=10, elapsed=2.5))
     frags += list(render_bash(bash("x\x1b]0;t\x07\n", 137), timeout=5, elapsed=0.1))
@@ -438,7 +434,7 @@ def test_last_output_keeps_the_whole_text():
     big = numbered_lines(MB10)
     last.keep(bash(big))
     assert last.text is big
-    last.keep(CellOutcome(output="partial", traceback="Traceback ...\nValueError: v\n", success=False,
+    last.keep(python_outcome(output="partial", traceback="Traceback ...\nValueError: v\n", success=False,
                           error="v", error_type="ValueError", timeout=False))
     assert last.text == "partial\nTraceback ...\nValueError: v\n"
     last.clear()

@@ -6,13 +6,12 @@ import re
 from io import StringIO
 
 import pytest
+from outcomes import bash_outcome, render_bash
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from orgorepl.protocol import BashResult
-from orgorepl.render.result import render_bash
 from orgorepl.render.sanitize import sanitize
 from orgorepl.ui.style import default_style
 
@@ -166,7 +165,7 @@ def test_what_reaches_the_terminal_has_no_escape_sequence_but_colours():
     buf = StringIO()
     output = Vt100_Output(buf, lambda: Size(rows=24, columns=80), term="xterm-256color",
                           default_color_depth=ColorDepth.DEPTH_8_BIT)
-    print_formatted_text(render_bash(BashResult(output=hostile, exit_code=0, success=True), timeout=5, elapsed=0.1),
+    print_formatted_text(render_bash(bash_outcome(hostile, 0), timeout=5, elapsed=0.1),
                          output=output, style=default_style(), end="")
     written = buf.getvalue()
     sequences = set(re.findall(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|.)", written))

@@ -384,8 +384,8 @@ def test_client_error_is_one_line_and_the_session_goes_on(start, emulator):
 
     s = start(connect=wrong_key)
     s.submit("print(1)")
-    s.expect(r"^HTTP 401 unauthorized: .*check ORGO_API_KEY")
-    s.expect(r"last: failed")
+    s.expect(r"^not run: HTTP 401 unauthorized: .*check ORGO_API_KEY")
+    s.expect(r"last: refused")
     s.submit("%help")
     s.expect(r"%timeout \[N\]")
 

@@ -25,6 +25,7 @@ from orgorepl import themes
 from orgorepl.errors import ConfigError
 from orgorepl.modes import Mode
 from orgorepl.ui.style import build_style, default_style, load_style, token_class
+from orgorepl.ui.state import LAST_STYLES
 from orgorepl.ui.theme_sample import docs_samples, sample, sample_html
 
 REPO = Path(__file__).resolve().parent.parent
@@ -229,7 +230,7 @@ def test_a_user_default_that_is_broken_falls_back_to_the_bundled_default(isolate
 PLACEHOLDERS = {
     "mode.value": [m.value for m in Mode],
     # the outcomes the REPL records for the toolbar
-    "last.outcome": sorted(set(re.findall(r'LastCall\(\s*"(\w+)"', (PKG / "repl.py").read_text()))),
+    "last.outcome": list(LAST_STYLES),
 }
 
 

@@ -19,6 +19,8 @@ import time
 import pytest
 
 from orgorepl import errors
+from orgorepl import outcome as oc
+from orgorepl.submit import Code, submit
 from orgorepl.modes import Mode
 from orgorepl.session.carry import RemoteSession
 from orgorepl.transcript import (
@@ -53,18 +55,8 @@ def run_session(client, computer_id, name, secret, submissions=SESSION):
     transcript = Transcript(secret=secret, computer=name)
     for mode, source, timeout in submissions:
         source = source.replace("{key}", secret)
-        started = time.monotonic()
-        if mode == "python":
-            request = remote.python(source)
-            outcome = remote.python_done(request, client.exec(computer_id, request.code, timeout))
-            entry = Entry.from_python(source, outcome, target=name, timeout=timeout,
-                                      elapsed=time.monotonic() - started)
-        else:
-            request = remote.bash(source)
-            outcome = remote.bash_done(request, client.bash(computer_id, request.command, timeout))
-            entry = Entry.from_bash(source, outcome, target=name, timeout=timeout,
-                                    elapsed=time.monotonic() - started)
-        transcript.add(entry)
+        outcome = submit(client, computer_id, remote, Code(Mode(mode), source, timeout))
+        transcript.add(Entry.from_outcome(source, outcome, target=name))
     return transcript
 
 
@@ -197,7 +189,7 @@ def test_markdown_export_has_fenced_inputs_outputs_and_status_lines(session, tmp
     assert "```python\nprint(x * 2)\n```\n\n```text\n42\n```" in text
     assert "```bash\necho \"v=$V\"\n```\n\n```text\nv=7\n```" in text
     assert "```pytb\nTraceback" in text and "> ✗ ZeroDivisionError: division by zero" in text
-    assert "> ✗ timed out after 1s" in text and "> ✗ exit 3" in text
+    assert "> ✗ TIMEOUT after 1s" in text and "> ✗ exit 3" in text
     assert "```text\nred token=<redacted>\n```" in text  # terminal colours removed
     assert "\x1b" not in text
     assert text.count("> ✗") == 3  # only what did not end ok
@@ -251,8 +243,8 @@ def test_failed_and_interrupted_submissions_keep_no_secret(tmp_path):
     secret = "sk-live-abcdef"
     t = Transcript(secret=secret)
     err = errors.AuthError(f"bad key {secret}", status=401)
-    t.add(Entry.not_run("python", f"print('{secret}')", error=err, target="pc"))
-    t.add(Entry.not_run(Mode.BASH, "sleep 9", status="interrupted", target=f"pc-{secret}"))
+    t.add(Entry.from_outcome(f"print('{secret}')", oc.failed(Mode.PYTHON, err), target="pc"))
+    t.add(Entry.from_outcome("sleep 9", oc.interrupted(Mode.BASH, sent=True), target=f"pc-{secret}"))
     t.attach_log(tmp_path / "log.jsonl")
     t.save(tmp_path / "s.md")
     for path in (tmp_path / "log.jsonl", tmp_path / "s.md"):

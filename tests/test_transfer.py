@@ -23,7 +23,7 @@ from orgorepl.session import transfer_code
 from orgorepl.transfer import (
     DEFAULT_CHUNK,
     PART_SUFFIX,
-    ProgressLine,
+    TransferProgress,
     TransferError,
     TransferResult,
     get,
@@ -573,61 +573,46 @@ class Clock:
         return self.now
 
 
-def test_progress_line_redraws_in_place_and_ends_the_line():
-    out, clock = io.StringIO(), Clock()
-    line = ProgressLine(out, "big.bin", width=10, clock=clock)
+def test_progress_goes_to_the_channel_one_line_at_a_time():
+    frames, clock = [], Clock()
+    line = TransferProgress(frames.append, "big.bin", width=10, clock=clock)
     clock.now = 1.0
     line.update(1 * MIB, 4 * MIB)
     clock.now = 2.0
     line.update(2 * MIB, 4 * MIB)
     clock.now = 3.0
     line.update(4 * MIB, 4 * MIB)
-    line.close()
-    frames = out.getvalue().split("\r")
-    assert frames[0] == "" and out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
-    assert frames[1] == "big.bin [##--------]  25%  1.0 MiB / 4.0 MiB"  # no rate from one report
-    assert frames[2] == "big.bin [#####-----]  50%  2.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 2s"
-    assert frames[3].rstrip(" \n") == "big.bin [##########] 100%  4.0 MiB / 4.0 MiB  1.5 MiB/s"
-    assert len(frames[3]) == len(frames[2]) + 1  # padded over the longer frame before it
-    assert "ETA" not in frames[3]
+    assert frames[0] == "big.bin [##--------]  25%  1.0 MiB / 4.0 MiB"  # no rate from one report
+    assert frames[1] == "big.bin [#####-----]  50%  2.0 MiB / 4.0 MiB  1.0 MiB/s  ETA 2s"
+    assert frames[2] == "big.bin [##########] 100%  4.0 MiB / 4.0 MiB  1.5 MiB/s"
+    assert not any("\r" in f or "\n" in f or "\x1b" in f for f in frames)  # drawing is the channel's
 
 
-def test_progress_line_skips_redraws_closer_than_its_interval_but_never_the_last():
-    out, clock = io.StringIO(), Clock()
-    line = ProgressLine(out, interval=0.5, clock=clock)
+def test_progress_skips_redraws_closer_than_its_interval_but_never_the_last():
+    frames, clock = [], Clock()
+    line = TransferProgress(frames.append, interval=0.5, clock=clock)
     for i in range(1, 11):
         clock.now = i * 0.01
         line.update(i, 10)
-    assert out.getvalue().count("\r") == 2  # the first and the 100% frame
-    assert "100%" in out.getvalue().rsplit("\r", 1)[1]
+    assert len(frames) == 2  # the first and the 100% frame
+    assert "100%" in frames[-1]
 
 
-def test_progress_line_pads_over_a_longer_previous_frame_and_handles_empty_files():
-    out, clock = io.StringIO(), Clock()
-    line = ProgressLine(out, width=4, interval=0, clock=clock)
-    clock.now = 1.0
-    line.update(500, 10 * MIB)
-    first = out.getvalue()
-    clock.now = 2.0
-    line.update(10 * MIB, 10 * MIB)
-    second = out.getvalue()[len(first):]
-    assert len(second) >= len(first)
-    out2 = io.StringIO()
-    empty = ProgressLine(out2, width=4, clock=Clock())
-    empty.update(0, 0)
-    assert "[####] 100%" in out2.getvalue()
+def test_progress_of_an_empty_file_is_complete():
+    frames = []
+    TransferProgress(frames.append, width=4, clock=Clock()).update(0, 0)
+    assert "[####] 100%" in frames[0]
 
 
 def test_progress_rate_counts_only_bytes_moved_this_time():
-    out, clock = io.StringIO(), Clock()
-    line = ProgressLine(out, width=4, interval=0, clock=clock)
+    frames, clock = [], Clock()
+    line = TransferProgress(frames.append, width=4, interval=0, clock=clock)
     clock.now = 1.0
     line.update(8 * MIB, 10 * MIB)  # resumed at 7 MiB, one chunk of 1 MiB
-    line_text = out.getvalue()
-    assert "8.0 MiB / 10.0 MiB" in line_text and "MiB/s" not in line_text  # no rate yet from 1 sample
+    assert "8.0 MiB / 10.0 MiB" in frames[0] and "MiB/s" not in frames[0]  # no rate yet from 1 sample
     clock.now = 2.0
     line.update(9 * MIB, 10 * MIB)
-    assert "1.0 MiB/s" in out.getvalue().rsplit("\r", 1)[1]
+    assert "1.0 MiB/s" in frames[-1]
 
 
 def test_result_summary_reads_well():

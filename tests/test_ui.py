@@ -96,7 +96,7 @@ def test_toolbar_shows_computer_mode_timeout_last_call_and_keys():
     assert "F4" in text and "Ctrl-D" in text
     state.link, state.computer_name, state.computer_status = Link.READY, "box", "running"
     state.mode = Mode.BASH
-    state.last = LastCall("exit", "2", 1.25)
+    state.last = LastCall("exit", "exit 2", 1.25)
     text = fragment_list_to_text(toolbar.session_toolbar(state))
     assert "box (running)" in text and " bash " in text and "timeout 60s" in text
     assert "last: exit 2 1.2s" in text

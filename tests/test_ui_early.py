@@ -62,3 +62,18 @@ def test_abandon_restores_the_terminal_and_ends_the_line():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_the_painted_banner_names_the_configured_mode_key(isolated_env):
+    (isolated_env / "config" / "config.toml").write_text('toggle_key = "f2"\n')
+    env = {"TERM": "xterm", "ORGOREPL_CONFIG_DIR": str(isolated_env / "config")}
+    master, slave = os.openpty()
+    try:
+        early = paint_early_prompt("python", version="9.9", fd_in=slave, fd_out=slave, env=env)
+        assert early is not None
+        painted = read_all(master)
+        assert "F2 switches Python/bash" in painted and "F4" not in painted
+        early.restore_terminal()
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from orgorepl.config import DEFAULTS
+
 SNIFF = 4096  # characters looked at, at each end, to tell binary from text
 MORE_HINT = "%more pages the whole output, %save-output FILE writes it"
 
@@ -39,11 +41,17 @@ class OutputLimits:
     no pass over the whole output is needed.
     """
 
-    max_bytes_shown: int = 128 * 1024
-    head_lines: int = 1000
-    tail_lines: int = 1000
+    max_bytes_shown: int = DEFAULTS["output_max_bytes"]
+    head_lines: int = DEFAULTS["output_max_lines"] // 2
+    tail_lines: int = DEFAULTS["output_max_lines"] // 2
     highlight_max_bytes: int = 256 * 1024
     line_count_max_bytes: int = 2 * 1024 * 1024
+
+    @classmethod
+    def shown(cls, max_bytes: int, max_lines: int) -> "OutputLimits":
+        """The limits of the settings ``output_max_bytes`` and ``output_max_lines`` (head + tail)."""
+        half = max(1, max_lines // 2)
+        return cls(max_bytes_shown=max_bytes, head_lines=half, tail_lines=half)
 
     def __post_init__(self) -> None:
         for name in ("max_bytes_shown", "head_lines", "tail_lines", "highlight_max_bytes",

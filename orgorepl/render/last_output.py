@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
+from orgorepl.outcome import Outcome
 from orgorepl.render.sanitize import sanitize
 
 
@@ -26,13 +27,9 @@ class LastOutput:
         """The kept text, or None before any result (or after :meth:`clear`)."""
         return self._text
 
-    def keep(self, result: Any) -> None:
-        """Keep a result's text: ``output``, then ``traceback`` (Python outcomes) if there is one."""
-        output = getattr(result, "output", None) or ""
-        traceback = getattr(result, "traceback", None) or ""
-        if traceback and output and not output.endswith("\n"):
-            output += "\n"
-        self._text = output + traceback
+    def keep(self, outcome: Outcome) -> None:
+        """Keep everything a submission sent back (output, then traceback)."""
+        self._text = outcome.full_text()
 
     def keep_text(self, text: str) -> None:
         self._text = text

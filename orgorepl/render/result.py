@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -30,13 +29,19 @@ from prompt_toolkit.formatted_text import (
     to_formatted_text,
 )
 
+from orgorepl.outcome import (
+    UNKNOWN_EXIT,
+    Outcome,
+    Status,
+    exit_text,
+)
 from orgorepl.render.ansi import ZERO_WIDTH, ansi_fragments
 from orgorepl.render.bounded import DEFAULT_LIMITS, Bounded, OutputLimits, bound
 from orgorepl.render.sanitize import sanitize
+from orgorepl.render.verdict import exception_line, one_line, one_line_block
 
 HIGHLIGHT_LIMIT = DEFAULT_LIMITS.highlight_max_bytes  # characters; larger output is shown plain
 SLOW = 1.0  # seconds; a round trip longer than this is reported
-STATUS_MAX = 2000  # characters of an exception message shown in the status line
 CUT_STYLE = "class:note class:output.cut"
 BINARY_STYLE = "class:note class:output.binary"
 
@@ -56,47 +61,42 @@ class _Budget:
         return True
 
 
-def render_exec(outcome: Any, *, timeout: int, elapsed: float, color: bool = True,
-                limits: OutputLimits = DEFAULT_LIMITS, hyperlinks: bool = False,
-                raw_escapes: bool = False) -> FormattedText:
-    """A Python submission's outcome (``session.python_state.CellOutcome``,
-    ``session.python_state.CellOutcome`` or anything with their ``output``, ``traceback``,
-    ``success``, ``error``, ``error_type`` and ``timeout``).
+def render_outcome(outcome: Outcome, *, color: bool = True, limits: OutputLimits = DEFAULT_LIMITS,
+                   hyperlinks: bool = False, raw_escapes: bool = False) -> FormattedText:
+    """Everything a person sees after one submission: its output, one status line if there is
+    news, then the session's notes.
 
     ``hyperlinks`` lets OSC 8 links through; ``raw_escapes`` passes every control sequence of
     the output to the terminal untouched (``--raw-escapes``; still cut to ``limits``).
     """
+    status_kind = outcome.status
+    if status_kind in (Status.REFUSED, Status.UNREACHABLE):
+        return _with_notes(render_error_line(outcome.verdict), outcome.notes)
+    if status_kind is Status.INTERRUPTED:
+        return _with_notes(render_note(outcome.verdict), outcome.notes)
     budget = _Budget(limits.highlight_max_bytes)
-    frags = _output(outcome.output or "", color, limits, budget, hyperlinks, raw_escapes)
+    frags = _output(outcome.output, color, limits, budget, hyperlinks, raw_escapes)
     status: Fragments = []
-    if outcome.timeout:
-        status = _timeout_badge(timeout)
-    elif not outcome.success:
-        traceback_text = getattr(outcome, "traceback", None)
-        body, exc_lines = _split_traceback(traceback_text, outcome.error_type, limits)
+    if status_kind is Status.TIMEOUT:
+        status = _timeout_badge(outcome.timeout)
+    elif status_kind is Status.ERROR:
+        body, exc_lines = _split_traceback(outcome.traceback, outcome.error_type, limits)
         if body is not None:
             _ensure_line_start(frags)
             frags += _shown(body, lambda part: _traceback(part, color, budget))
-        status = [("class:status.error", exc_lines or _exception_line(outcome.error_type, outcome.error))]
-    return _finish(frags, status, elapsed)
+        status = [("class:status.error", exc_lines or exception_line(outcome.error_type, outcome.error))]
+    elif status_kind is Status.EXIT and outcome.exit_code is not None:
+        status = [("class:status.exit", exit_text(outcome.exit_code))]
+    elif status_kind is Status.UNKNOWN:
+        status = [("class:status.exit", f"failed: {UNKNOWN_EXIT}")]
+    return _with_notes(_finish(frags, status, outcome.duration), outcome.notes)
 
 
-def render_bash(result: Any, *, timeout: int, elapsed: float, color: bool = True,
-                limits: OutputLimits = DEFAULT_LIMITS, hyperlinks: bool = False,
-                raw_escapes: bool = False) -> FormattedText:
-    """A bash run (``protocol.BashResult``, ``session.bash_cell.BashOutcome``): its output, then
-    a timeout or a non-zero exit code.  ``limits``, ``hyperlinks``, ``raw_escapes``: as for
-    :func:`render_exec`."""
-    budget = _Budget(limits.highlight_max_bytes)
-    frags = _output(result.output or "", color, limits, budget, hyperlinks, raw_escapes)
-    status: Fragments = []
-    if result.timeout:
-        status = _timeout_badge(timeout)
-    elif result.exit_code not in (0, None):
-        status = [("class:status.exit", _exit_text(result.exit_code))]
-    elif result.exit_code is None and not result.success:
-        status = [("class:status.exit", "failed (no exit code reported)")]
-    return _finish(frags, status, elapsed)
+def _with_notes(text: FormattedText, notes: Iterable[str]) -> FormattedText:
+    frags = list(text)
+    for note in notes:
+        frags += render_note(note)
+    return FormattedText(frags)
 
 
 def render_text(text: str, *, color: bool = True, limits: OutputLimits = DEFAULT_LIMITS,
@@ -108,17 +108,20 @@ def render_text(text: str, *, color: bool = True, limits: OutputLimits = DEFAULT
     return FormattedText(_merge(frags))
 
 
-def render_error_line(err: BaseException) -> FormattedText:
-    """The single line for a request that produced no result (an ``OrgoError``)."""
-    one_line = getattr(err, "one_line", None)
-    text = one_line() if callable(one_line) else f"{type(err).__name__}: {err}"
-    return FormattedText([("class:note.error", _one_line(text) + "\n")])
+def render_error_line(err: BaseException | str) -> FormattedText:
+    """The single line for a request that produced no result (an ``OrgoError`` or its line)."""
+    if isinstance(err, str):
+        text = err
+    else:
+        describe = getattr(err, "one_line", None)
+        text = describe() if callable(describe) else f"{type(err).__name__}: {err}"
+    return FormattedText([("class:note.error", one_line(text) + "\n")])
 
 
-def render_note(text: str) -> FormattedText:
-    """A remark of orgorepl's own between results (not remote output)."""
+def render_note(text: str, *, error: bool = False, style: str = "class:note") -> FormattedText:
+    """A remark of orgorepl's own between results; it may quote the remote, so it is sanitised."""
     text = sanitize(text, keep_sgr=False)
-    return FormattedText([("class:note", text if text.endswith("\n") else text + "\n")])
+    return FormattedText([("class:note.error" if error else style, text if text.endswith("\n") else text + "\n")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,8 +205,8 @@ def _split_traceback(text: str | None, error_type: str | None,
                 body = "\n".join(lines[:index])
                 view = _with_last(view, body + "\n" if body else "")
                 if not (view.head or view.cut):
-                    return None, _one_line_block("\n".join(lines[index:]))
-                return view, _one_line_block("\n".join(lines[index:]))
+                    return None, one_line_block("\n".join(lines[index:]))
+                return view, one_line_block("\n".join(lines[index:]))
     return _with_last(view, clean + "\n"), ""
 
 
@@ -211,39 +214,8 @@ def _with_last(view: Bounded, last: str) -> Bounded:
     return replace(view, tail=last) if view.cut is not None else replace(view, head=last)
 
 
-def _exception_line(error_type: str | None, error: str | None) -> str:
-    name = error_type or "Error"
-    message = _clip(error or "").strip()
-    text = f"{name}: {message}" if message else name
-    return sanitize(text, keep_sgr=False).rstrip("\n")
-
-
-def _clip(text: str) -> str:
-    if len(text) <= STATUS_MAX:
-        return text
-    return text[:STATUS_MAX] + f" … ({len(text) - STATUS_MAX:,} more characters)"
-
-
-def _one_line_block(text: str) -> str:
-    return sanitize(_clip(text), keep_sgr=False).rstrip("\n")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(sanitize(_clip(text), keep_sgr=False).split())
-
-
-def _timeout_badge(timeout: int) -> Fragments:
-    return [("class:status.timeout", f" TIMEOUT after {timeout}s ")]
-
-
-def _exit_text(code: int) -> str:
-    text = f"exit {code}"
-    if 128 < code < 128 + 65:
-        try:
-            return f"{text} (killed by {signal.Signals(code - 128).name})"
-        except ValueError:
-            pass
-    return text
+def _timeout_badge(timeout: int | None) -> Fragments:
+    return [("class:status.timeout", f" TIMEOUT after {timeout}s " if timeout else " TIMEOUT ")]
 
 
 def _duration(elapsed: float) -> str:
@@ -275,7 +247,8 @@ def _finish(frags: Fragments, status: Fragments, elapsed: float) -> FormattedTex
 def _merge(frags: Iterable[tuple[str, str]]) -> Fragments:
     """Adjacent fragments of one style joined: fewer, longer writes to the terminal."""
     out: Fragments = []
-    style_now, parts = None, []  # type: ignore[var-annotated]
+    style_now: str = ""
+    parts: list[str] = []
     for style, text in frags:
         if not text:
             continue

@@ -49,6 +49,21 @@ def _visible(code: int) -> str:
 _VISIBLE = {chr(c): _visible(c) for c in [*range(0x20), *range(0x7F, 0xA0)]}
 
 
+_INERT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def make_inert(text: str) -> str:
+    """Every control character but newline and tab shown visibly, no exception made.
+
+    The last line of defence at the terminal writer: whatever reaches it as text (a note that
+    quotes a remote message, a computer's name) cannot act on the terminal, even if a path
+    upstream forgot to sanitise it.  Colours have become styles by then, so nothing is lost.
+    """
+    if not _INERT.search(text):
+        return text
+    return _INERT.sub(lambda m: _VISIBLE[m.group()], text)
+
+
 def sanitize(text: str, *, keep_sgr: bool = True, allow_hyperlinks: bool = False) -> str:
     """``text`` with every control sequence but SGR made visible (see the module doc).
 

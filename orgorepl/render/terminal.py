@@ -9,7 +9,10 @@ the output in one ``write_raw``.
 
 What reaches the terminal is the same as with print_formatted_text: attributes reset first and
 last, autowrap on, ``\\r`` removed and ``\\n`` written as ``\\r\\n`` (the terminal may be in raw
-mode), ESC in text shown as ``?``, and ``[ZeroWidthEscape]`` fragments written as they are.
+mode), and ``[ZeroWidthEscape]`` fragments written as they are.  One difference, on purpose:
+every other control character in fragment text is made visible (``render.sanitize.make_inert``),
+so no path that prints fragments can let the remote act on the terminal, even one that forgot to
+sanitise (print_formatted_text only turns ESC into ``?`` and lets BEL, backspace and C1 through).
 Outputs other than a VT100 terminal (a plain-text pipe, Windows, the dummy output of tests) go
 through prompt_toolkit's own printer, which knows them.
 
@@ -33,6 +36,8 @@ from prompt_toolkit.styles import (
     default_ui_style,
     merge_styles,
 )
+
+from orgorepl.render.sanitize import make_inert
 
 _ZERO_WIDTH = "[ZeroWidthEscape]"
 _RESET = "\x1b[0m"
@@ -131,7 +136,7 @@ def write_fragments(output: Output, fragments: Iterable[tuple[Any, ...]], *,
         from prompt_toolkit.formatted_text import FormattedText
         from prompt_toolkit.renderer import print_formatted_text
 
-        frags = FormattedText([(f[0], f[1]) for f in fragments])
+        frags = FormattedText([(f[0], f[1] if _ZERO_WIDTH in f[0] else make_inert(f[1])) for f in fragments])
         print_formatted_text(output, frags, _merged(style, include_default_pygments_style),
                              color_depth=depth)
         return
@@ -143,6 +148,4 @@ def write_fragments(output: Output, fragments: Iterable[tuple[Any, ...]], *,
 def _terminal_text(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r", "")
-    if "\x1b" in text:
-        text = text.replace("\x1b", "?")
-    return text.replace("\n", "\r\n")
+    return make_inert(text).replace("\n", "\r\n")

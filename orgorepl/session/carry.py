@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Union
 
+from orgorepl import outcome as oc
+from orgorepl.modes import Mode
 from orgorepl.protocol import BashResult, ExecResult
 from orgorepl.session import bash_cell, python_state
 from orgorepl.session.python_state import CellOutcome, StateReport
@@ -62,6 +64,19 @@ class RemoteSession:
             self.cwd, self.home = outcome.state.cwd, outcome.state.home or self.home
         return outcome
 
+    def python_outcome(self, request: PythonRequest, result: ExecResult, *, duration: float = 0.0,
+                       timeout: int | None = None) -> oc.Outcome:
+        """The reply as the one typed Outcome, with what the session must tell the user."""
+        cell = self.python_done(request, result)
+        builder = oc.OutcomeBuilder(Mode.PYTHON)
+        builder.feed(cell.output, oc.Stream.STDOUT)
+        return builder.finish(
+            oc.python_status(success=cell.success, timed_out=cell.timeout),
+            error_type=cell.error_type, error=cell.error, traceback=cell.traceback,
+            duration=duration, timeout=timeout,
+            notes=tuple(python_notes(cell, stateful=request.cell is not None)),
+        )
+
     def bash(self, command: str) -> BashRequest:
         if not self.stateful:
             return BashRequest(command=command, cell=None)
@@ -77,6 +92,19 @@ class RemoteSession:
         if outcome.cwd:
             self.cwd, self.home = outcome.cwd, outcome.home or self.home
         return outcome
+
+    def bash_outcome(self, request: BashRequest, result: BashResult, *, duration: float = 0.0,
+                     timeout: int | None = None) -> oc.Outcome:
+        """The reply as the one typed Outcome, with what the session must tell the user."""
+        done = self.bash_done(request, result)
+        builder = oc.OutcomeBuilder(Mode.BASH)
+        builder.feed(done.output, oc.Stream.COMBINED)
+        status = oc.bash_status(exit_code=done.exit_code, success=done.success, timed_out=done.timeout)
+        notes = ()
+        if done.timeout and request.cell is not None:
+            notes = ("timed out: the shell session is as it was before this command",)
+        return builder.finish(status, exit_code=done.exit_code, duration=duration, timeout=timeout,
+                              error=oc.UNKNOWN_EXIT if status is oc.Status.UNKNOWN else None, notes=notes)
 
     # -- the session's own housekeeping, run through /exec like everything else ------------
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Iterable, NamedTuple
 
 from orgorepl.modes import Mode
+from orgorepl.outcome import Outcome, Piece, Status
 
 REDACTED = "<redacted>"
-STATUSES = ("ok", "error", "timeout", "exit", "interrupted", "failed")
+STATUSES = (*(s.value for s in Status), "failed")  # "failed": no result, in files written before 0.2
 SAVE_FORMATS = (".md", ".py", ".sh", ".json", ".jsonl")
 LOG_FORMATS = (".md", ".py", ".sh", ".jsonl")
 LOAD_FORMATS = (".md", ".markdown", ".py", ".sh", ".bash", ".json", ".jsonl")
@@ -30,9 +31,9 @@ def now_iso() -> str:
 class Entry:
     """One submission on one computer, and how it ended.
 
-    ``status``: ``ok``; ``error`` (a Python exception); ``timeout``; ``exit`` (bash exit code not
-    0); ``interrupted`` (Ctrl-C, the call abandoned); ``failed`` (no result: the request itself
-    failed, ``error`` says why).  ``seq`` numbers submissions: entries of one fan-out submission
+    ``status`` is the Outcome's (``outcome.Status``): ``ok``, ``error``, ``exit``, ``unknown``,
+    ``timeout``, ``interrupted``, ``refused``, ``unreachable``; files written by older versions
+    may say ``failed`` (no result), read as ``refused``.  ``seq`` numbers submissions: entries of one fan-out submission
     share it.
     """
 
@@ -62,45 +63,22 @@ class Entry:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    # -- built from what the session layer returns -----------------------------------------
+    # -- to and from the one Outcome ---------------------------------------------------------
 
     @classmethod
-    def from_python(cls, source: str, outcome: Any, *, target: str = "", elapsed: float = 0.0,
-                    timeout: int | None = None, started_at: str | None = None) -> "Entry":
-        """From a ``CellOutcome`` (``RemoteSession.python_done``)."""
-        status = "timeout" if outcome.timeout else ("ok" if outcome.success else "error")
-        return cls(mode="python", source=source, target=target, output=outcome.output or "",
-                   status=status, error_type=outcome.error_type, error=outcome.error,
-                   started_at=started_at or now_iso(), elapsed=round(elapsed, 3),
-                   traceback=getattr(outcome, "traceback", None), timeout=timeout)
+    def from_outcome(cls, source: str, outcome: Outcome, *, target: str = "",
+                     started_at: str | None = None) -> Entry:
+        return cls(mode=outcome.mode.value, source=source, target=target, output=outcome.output,
+                   status=outcome.status.value, error_type=outcome.error_type, error=outcome.error,
+                   exit_code=outcome.exit_code, started_at=started_at or now_iso(),
+                   elapsed=round(outcome.duration, 3), traceback=outcome.traceback, timeout=outcome.timeout)
 
-    @classmethod
-    def from_bash(cls, source: str, outcome: Any, *, target: str = "", elapsed: float = 0.0,
-                  timeout: int | None = None, started_at: str | None = None) -> "Entry":
-        """From a ``BashOutcome`` (``RemoteSession.bash_done``) or a ``BashResult``."""
-        code = outcome.exit_code
-        if outcome.timeout:
-            status = "timeout"
-        elif code is None and not outcome.success:
-            status = "failed"
-        else:
-            status = "ok" if code in (0, None) else "exit"
-        return cls(mode="bash", source=source, target=target, output=outcome.output or "",
-                   status=status, exit_code=code, started_at=started_at or now_iso(),
-                   elapsed=round(elapsed, 3), timeout=timeout,
-                   error="no exit code reported" if status == "failed" else None)
-
-    @classmethod
-    def not_run(cls, mode: str, source: str, *, status: str = "failed", error: BaseException | str | None = None,
-                target: str = "", elapsed: float = 0.0, started_at: str | None = None) -> "Entry":
-        """A submission that produced no result: ``failed`` (with the error) or ``interrupted``."""
-        error_type = None
-        if isinstance(error, BaseException):
-            error_type = type(error).__name__
-            one_line = getattr(error, "one_line", None)
-            error = one_line() if callable(one_line) else str(error)
-        return cls(mode=getattr(mode, "value", mode), source=source, target=target, status=status,
-                   error_type=error_type, error=error, started_at=started_at or now_iso(), elapsed=round(elapsed, 3))
+    def to_outcome(self) -> Outcome:
+        status = Status.REFUSED if self.status == "failed" else Status(self.status)  # "failed": older files
+        return Outcome(mode=Mode(self.mode), status=status, pieces=(Piece(self.output),) if self.output else (),
+                       exit_code=self.exit_code, error_type=self.error_type, error=self.error,
+                       traceback=self.traceback, duration=self.elapsed, timeout=self.timeout,
+                       sent=status is not Status.REFUSED)
 
     # -- plain data -------------------------------------------------------------------------
 

@@ -77,19 +77,10 @@ def md_group(group: list[Entry]) -> str:
 
 
 def _status_line(entry: Entry) -> str:
-    if entry.status == "ok":
+    verdict = entry.to_outcome().verdict
+    if not verdict:
         return ""
-    if entry.status == "error":
-        text = f"{entry.error_type or 'Error'}: {entry.error}" if entry.error else (entry.error_type or "Error")
-    elif entry.status == "timeout":
-        text = f"timed out after {entry.timeout}s" if entry.timeout else "timed out"
-    elif entry.status == "exit":
-        text = f"exit {entry.exit_code}"
-    elif entry.status == "interrupted":
-        text = "interrupted (the call was abandoned; it may have run on the computer)"
-    else:
-        text = f"not run: {entry.error}" if entry.error else "failed"
-    return " ".join(f"{text} · {entry.elapsed:.2f}s".split())
+    return " ".join(f"{verdict} · {entry.elapsed:.2f}s".split())
 
 
 def _fenced(text: str, info: str) -> str:

@@ -53,6 +53,14 @@ class EarlyPrompt:
             pass
 
 
+def _toggle_label(env: Mapping[str, str]) -> str:
+    """The mode key as config.toml sets it, so the painted banner names the key that works."""
+    from orgorepl.config import peek
+    from orgorepl.modes import key_label
+
+    return key_label(str(peek("toggle_key", env)))
+
+
 def paint_early_prompt(
     mode_name: str = "python",
     *,
@@ -83,8 +91,10 @@ def paint_early_prompt(
 
     atexit.register(early.restore_terminal)  # whatever happens before the hand-over
     if version is None:
-        from orgorepl import __version__ as version
-    title, hints = banner_parts(version)
+        from orgorepl import __version__
+
+        version = __version__
+    title, hints = banner_parts(version, _toggle_label(env))
     text = f"\x1b[1m{title}\x1b[0m{hints}\r\n{PROMPT_TEXT.get(mode_name, PROMPT_TEXT['python'])}"
     try:
         os.write(fd_out, text.encode("utf-8", "replace"))

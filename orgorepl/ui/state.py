@@ -10,7 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from orgorepl.config import DEFAULTS
 from orgorepl.modes import Mode
+from orgorepl.outcome import Outcome, Status
 
 
 class Link(enum.Enum):
@@ -20,19 +22,37 @@ class Link(enum.Enum):
     FAILED = "failed"
 
 
+# The toolbar's style for each outcome status (theme keys toolbar.last.*): the three ways of
+# getting no result share the "failed" look.
+_STYLE = {Status.UNKNOWN: "failed", Status.REFUSED: "failed", Status.UNREACHABLE: "failed"}
+LAST_STYLES = tuple(sorted({_STYLE.get(s, s.value) for s in Status}))  # every toolbar.last.* in use
+
+
 @dataclass(frozen=True)
 class LastCall:
     """How the last submission ended, for the toolbar."""
 
-    outcome: str  # "ok" | "error" | "timeout" | "exit" | "interrupted" | "failed"
-    detail: str = ""  # error type, exit code, ...
+    outcome: str  # the theme's toolbar.last.* key: ok, error, timeout, exit, interrupted, failed
+    detail: str = ""  # what to say: the outcome's label (error type, exit code ...)
     elapsed: float = 0.0
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> LastCall:
+        return cls(_STYLE.get(outcome.status, outcome.status.value), outcome.label, outcome.duration)
+
+    @classmethod
+    def of_many(cls, outcomes: list[Outcome]) -> LastCall:
+        """One submission on several computers: ok when all are, else how many were."""
+        ok = sum(o.ok for o in outcomes)
+        elapsed = max((o.duration for o in outcomes), default=0.0)
+        return cls("ok" if ok == len(outcomes) else "error", f"{ok}/{len(outcomes)} ok", elapsed)
 
 
 @dataclass
 class UiState:
     mode: Mode = Mode.PYTHON
-    timeouts: dict[Mode, int] = field(default_factory=lambda: {Mode.PYTHON: 10, Mode.BASH: 60})
+    timeouts: dict[Mode, int] = field(default_factory=lambda: {
+        Mode.PYTHON: DEFAULTS["python_timeout"], Mode.BASH: DEFAULTS["bash_timeout"]})
     target_label: str = ""
     link: Link = Link.IDLE
     computer_name: str | None = None

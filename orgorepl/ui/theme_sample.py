@@ -9,7 +9,6 @@ shows exactly the classes the REPL uses, and a theme that looks right here looks
 from __future__ import annotations
 
 import html
-from types import SimpleNamespace
 
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import FormattedText, StyleAndTextTuples
@@ -17,11 +16,11 @@ from prompt_toolkit.styles import BaseStyle, default_ui_style, merge_styles
 
 from orgorepl.errors import ConnectError
 from orgorepl.modes import Mode
+from orgorepl.outcome import Outcome, Status
 from orgorepl.render.result import (
-    render_bash,
     render_error_line,
-    render_exec,
     render_note,
+    render_outcome,
 )
 from orgorepl.themes import Theme
 from orgorepl.ui.lexer import ModeLexer
@@ -52,20 +51,15 @@ def sample(theme: Theme | None = None, width: int = WIDTH) -> FormattedText:
         out += [("class:banner", theme.name), ("class:banner.hint", f" · {theme.description}\n")]
     out += _typed(Mode.PYTHON, _PYTHON)
     out += _typed(Mode.PYTHON, "greet('you', 'twice')")
-    out += render_exec(
-        SimpleNamespace(output="", traceback=_TRACEBACK, success=False, timeout=False,
-                        error="can't multiply sequence by non-int of type 'str'",
-                        error_type="TypeError"),
-        timeout=10, elapsed=0.2,
-    )
+    out += render_outcome(Outcome(Mode.PYTHON, Status.ERROR, traceback=_TRACEBACK, error_type="TypeError",
+                                  error="can't multiply sequence by non-int of type 'str'", timeout=10,
+                                  duration=0.2))
     out += _typed(Mode.PYTHON, "%timeout 5")
     out += _typed(Mode.PYTHON, "!ls -l $HOME")
     out += _typed(Mode.BASH, "sleep 60", cwd="~/work")
-    out += render_bash(SimpleNamespace(output="", timeout=True, exit_code=None, success=False),
-                       timeout=5, elapsed=5.0)
+    out += render_outcome(Outcome(Mode.BASH, Status.TIMEOUT, timeout=5, duration=5.0))
     out += _typed(Mode.BASH, 'grep -q "needle" haystack.txt', cwd="~/work")
-    out += render_bash(SimpleNamespace(output="", timeout=False, exit_code=1, success=False),
-                       timeout=60, elapsed=0.1)
+    out += render_outcome(Outcome(Mode.BASH, Status.EXIT, exit_code=1, timeout=60, duration=0.1))
     out += render_note("state kept: greet (function)")
     out += render_error_line(ConnectError("cannot reach the computer"))
     out += _typed(Mode.PYTHON, "import js", suggestion="on")

@@ -32,14 +32,7 @@ def _mode(mode: Mode) -> StyleAndTextTuples:
 
 
 def describe_last(last: LastCall) -> StyleAndTextTuples:
-    text = {
-        "ok": "ok",
-        "error": last.detail or "error",
-        "timeout": "timeout",
-        "exit": f"exit {last.detail}",
-        "interrupted": "interrupted",
-        "failed": "failed",
-    }.get(last.outcome, last.outcome)
+    text = last.detail or last.outcome
     frags: StyleAndTextTuples = [("class:toolbar.hint", "last: "), (f"class:toolbar.last.{last.outcome}", text)]
     if last.elapsed:
         took = f"{last.elapsed * 1000:.0f}ms" if last.elapsed < 1 else format_seconds(last.elapsed)
