@@ -41,11 +41,6 @@ class Classified:
     def meta_name(self) -> str:
         return self.text.split(None, 1)[0] if self.kind is Kind.META and self.text.strip() else ""
 
-    @property
-    def meta_args(self) -> str:
-        parts = self.text.split(None, 1)
-        return parts[1].strip() if self.kind is Kind.META and len(parts) > 1 else ""
-
 
 def key_label(key: str) -> str:
     """How a prompt_toolkit key name is shown to a person: ``f4`` -> ``F4``, ``c-t`` -> ``Ctrl-T``."""

@@ -84,4 +84,4 @@ def open_private(path: Path, mode: str = "a", encoding: str | None = "utf-8", *,
         os.fchmod(fd, 0o600)
     except OSError:
         pass
-    return os.fdopen(fd, mode if "b" in mode else mode, encoding=None if "b" in mode else encoding)
+    return os.fdopen(fd, mode, encoding=None if "b" in mode else encoding)

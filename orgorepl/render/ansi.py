@@ -12,7 +12,6 @@ OSC 8 hyperlinks, when the sanitizer let them through, become zero-width escape 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from orgorepl.render.sanitize import OSC8_PATTERN, SGR_PATTERN
 
@@ -141,8 +140,3 @@ def ansi_fragments(text: str, base: str = "class:output") -> list[tuple[str, str
 def _styled(base: str, state: _State, chunk: str) -> tuple[str, str]:
     extra = state.style()
     return (f"{base} {extra}" if extra else base, chunk)
-
-
-def plain_text(fragments: Iterable[tuple[str, str]]) -> str:
-    """What the fragments read as, without any styling."""
-    return "".join(f[1] for f in fragments)
