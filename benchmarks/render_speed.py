@@ -161,7 +161,7 @@ def main() -> None:
     last = LastOutput()
     times: dict[tuple[str, str, str], list[float]] = {}
     try:
-        for key, (result, _) in cases.items():  # warm up: imports, lexers, style caches
+        for result, _ in cases.values():  # warm up: imports, lexers, style caches
             one_sample(result, output, style, last, "write_fragments")
         for round_no in range(args.rounds):
             order = [(key, writer) for key in cases for writer in writers]

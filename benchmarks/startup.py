@@ -92,7 +92,7 @@ def main() -> None:
     (scratch / "home").mkdir()
     env["PYTHONPATH"] = str(REPO)
     progs = programs(args.orgorepl)
-    for name, argv in progs.items():  # warm the OS caches (and .pyc files) once, unmeasured
+    for argv in progs.values():  # warm the OS caches (and .pyc files) once, unmeasured
         time_to_prompt(argv, env)
 
     prompt: dict[str, list[float]] = {name: [] for name in progs}

@@ -47,7 +47,7 @@ def main() -> None:
         submit(sessions["state (small)"], setup)
         submit(sessions["state (10 MB)"], setup + "big = b'x' * 10_000_000\nbig_list = [0] * 1_250_000\n")
         samples: dict[str, list[float]] = {name: [] for name in sessions}
-        for name, s in sessions.items():  # warm-up, untimed
+        for s in sessions.values():  # warm-up, untimed
             submit(s, "print(1)")
         for _ in range(args.rounds):
             for name, s in sessions.items():

@@ -14,8 +14,8 @@ New commands are added with the registry's decorator::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence, Union
 
 from orgorepl import protocol
 from orgorepl.modes import Mode
@@ -56,7 +56,7 @@ class ComputerInfo:
     disk_size_gb: int | None = None
 
     @classmethod
-    def from_computer(cls, computer: protocol.Computer) -> "ComputerInfo":
+    def from_computer(cls, computer: protocol.Computer) -> ComputerInfo:
         return cls(
             id=computer.id, name=computer.name, status=computer.status,
             workspace_id=computer.workspace_id, workspace_name=computer.workspace_name,
@@ -156,8 +156,8 @@ class ResetSession:
     pass
 
 
-Effect = Union[SetMode, SetTimeout, ClearScreen, Exit, SetStateful, PageOutput, SaveOutput, SaveTranscript,
-               Transfer, SwitchTheme, StartComputer, EditTargets, ShowState, ResetSession]
+Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
+          | Transfer | SwitchTheme | StartComputer | EditTargets | ShowState | ResetSession)
 
 
 @dataclass(frozen=True)

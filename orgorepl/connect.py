@@ -9,9 +9,10 @@ directly.  The embedded emulator (``--local``) is started here and stopped with 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from orgorepl import errors, paths, protocol
 
@@ -19,20 +20,50 @@ if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.client import OrgoClient
 
 
-@dataclass
-class Connection:
-    client: "OrgoClient"
-    computer: protocol.Computer  # the first target: the one a single-computer session talks to
-    base_url: str
-    local: bool = False
-    targets: list[protocol.Computer] = field(default_factory=list)  # every computer (fan-out)
-    make_async: Callable[[], Any] | None = field(default=None, repr=False)  # AsyncOrgoClient factory
-    _cleanup: list[Callable[[], Any]] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+def _no_async_client() -> Any:
+    raise RuntimeError("this connection was made without an asynchronous client factory")
 
-    def __post_init__(self) -> None:
-        if not self.targets and self.computer is not None:
-            self.targets = [self.computer]
+
+@dataclass(init=False)
+class Connection:
+    """A live client and the computers it talks to.
+
+    ``computer`` is the first target: the one a single-computer session talks to.  A connection
+    made without resolving (a connector with ``resolve=False``, for listings) has none, and
+    asking it for one is an error, not a None.
+    """
+
+    client: OrgoClient
+    _computer: protocol.Computer | None
+    base_url: str
+    local: bool
+    targets: list[protocol.Computer]  # every computer (fan-out)
+    make_async: Callable[[], Any] = field(repr=False)  # AsyncOrgoClient factory (fan-out)
+    _cleanup: list[Callable[[], Any]] = field(repr=False)
+    _lock: threading.Lock = field(repr=False)
+
+    def __init__(self, client: OrgoClient, computer: protocol.Computer | None, base_url: str,
+                 local: bool = False, targets: list[protocol.Computer] | None = None,
+                 make_async: Callable[[], Any] | None = None,
+                 _cleanup: list[Callable[[], Any]] | None = None) -> None:
+        self.client = client
+        self._computer = computer
+        self.base_url = base_url
+        self.local = local
+        self.targets = targets or ([computer] if computer is not None else [])
+        self.make_async = make_async or _no_async_client
+        self._cleanup = [] if _cleanup is None else _cleanup
+        self._lock = threading.Lock()
+
+    @property
+    def computer(self) -> protocol.Computer:
+        if self._computer is None:
+            raise errors.ResolutionError("this connection was made for listings: no computer was chosen")
+        return self._computer
+
+    @computer.setter
+    def computer(self, computer: protocol.Computer) -> None:
+        self._computer = computer
 
     def close(self) -> None:
         with self._lock:
@@ -53,7 +84,7 @@ def _as_list(refs: Any) -> list[str]:
     return [refs] if isinstance(refs, str) else list(refs)
 
 
-def resolve_targets(client: "OrgoClient", refs: Any, workspace: str | None = None) -> list[protocol.Computer]:
+def resolve_targets(client: OrgoClient, refs: Any, workspace: str | None = None) -> list[protocol.Computer]:
     """The computers named by ``refs`` (ids or names) plus every running one in ``workspace``.
 
     One name is resolved the way a single-computer session always was (including "the only one

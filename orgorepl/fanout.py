@@ -98,22 +98,34 @@ async def _run_one(client: Any, target: Target, sub: Code, sem: asyncio.Semaphor
 
 async def run_async(client: Any, targets: list[Target], mode: Mode, text: str, timeout: int, *,
                     parallel: int = DEFAULT_PARALLEL, echo: bool = True,
-                    cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
+                    cancelled: Callable[[], bool] | None = None,
+                    progress: Callable[[str], None] | None = None) -> list[TargetResult]:
+    """``progress`` (the front end's progress channel) hears how many computers have answered."""
     sem = asyncio.Semaphore(max(1, parallel))
     sub = Code(mode, text, timeout, echo=echo)
-    return list(await asyncio.gather(*(_run_one(client, t, sub, sem, cancelled) for t in targets)))
+    answered = 0
+
+    async def one(target: Target) -> TargetResult:
+        nonlocal answered
+        result = await _run_one(client, target, sub, sem, cancelled)
+        answered += 1
+        if progress is not None:
+            progress(f"{answered}/{len(targets)} answered")
+        return result
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
 def run(make_client: Callable[[], Any], targets: list[Target], mode: Mode, text: str, timeout: int, *,
-        parallel: int = DEFAULT_PARALLEL, echo: bool = True,
-        cancelled: Callable[[], bool] | None = None) -> list[TargetResult]:
+        parallel: int = DEFAULT_PARALLEL, echo: bool = True, cancelled: Callable[[], bool] | None = None,
+        progress: Callable[[str], None] | None = None) -> list[TargetResult]:
     """Blocking: one event loop and one async client for this submission, results in target order."""
 
     async def main() -> list[TargetResult]:
         client = make_client()
         try:
             return await run_async(client, targets, mode, text, timeout, parallel=parallel, echo=echo,
-                                   cancelled=cancelled)
+                                   cancelled=cancelled, progress=progress)
         finally:
             await client.aclose()
 

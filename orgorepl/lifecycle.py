@@ -10,8 +10,8 @@ already in the wanted state is not sent a request at all: that is what the 409 w
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from orgorepl import errors, protocol
 

@@ -16,7 +16,7 @@ class Mode(str, enum.Enum):
     BASH = "bash"
 
     @property
-    def other(self) -> "Mode":
+    def other(self) -> Mode:
         return Mode.BASH if self is Mode.PYTHON else Mode.PYTHON
 
 

@@ -9,8 +9,8 @@ or keys are written 0600.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:

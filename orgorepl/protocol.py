@@ -8,8 +8,9 @@ share it, and tests can check it without a server.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from orgorepl import errors
@@ -93,7 +94,7 @@ class ExecResult:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Any) -> "ExecResult":
+    def from_json(cls, data: Any) -> ExecResult:
         data = _require_object(data, "exec")
         output = data.get("output")
         success = data.get("success")
@@ -127,7 +128,7 @@ class BashResult:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Any) -> "BashResult":
+    def from_json(cls, data: Any) -> BashResult:
         data = _require_object(data, "bash")
         output = data.get("output")
         exit_code = data.get("exit_code")
@@ -146,7 +147,7 @@ class BashResult:
         )
 
     @classmethod
-    def timed_out(cls, err: "errors.UpstreamError") -> "BashResult":
+    def timed_out(cls, err: errors.UpstreamError) -> BashResult:
         out = err.body.get("output")
         return cls(output=out if isinstance(out, str) else "", exit_code=None, success=False,
                    timeout=True, raw=err.body)
@@ -166,7 +167,7 @@ class Computer:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Any, *, workspace: "Mapping[str, Any] | None" = None) -> "Computer":
+    def from_json(cls, data: Any, *, workspace: Mapping[str, Any] | None = None) -> Computer:
         data = _require_object(data, "computer", may_have_run=False)
         cid = data.get("id")
         if not isinstance(cid, str) or not cid:
@@ -194,7 +195,7 @@ class Workspace:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Any) -> "Workspace":
+    def from_json(cls, data: Any) -> Workspace:
         data = _require_object(data, "workspace", may_have_run=False)
         wid = data.get("id")
         if not isinstance(wid, str) or not wid:
@@ -269,7 +270,7 @@ def api_error(status: int, content: bytes, retry_after_header: str | None = None
     return cls(message, **kwargs)
 
 
-def decode_json(content: bytes, *, may_have_run: bool, status: int = 200) -> Any:
+def decode_json(content: bytes | bytearray, *, may_have_run: bool, status: int = 200) -> Any:
     try:
         return json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -13,9 +13,10 @@ checked in CI before the class.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 from orgorepl import errors
 from orgorepl import outcome as oc
@@ -61,7 +62,7 @@ class ReplayReport:
 class _Screen:
     """Where the replay writes, with the REPL's style (print_formatted_text on one output)."""
 
-    def __init__(self, output: "Output | None", style: "BaseStyle | None", color: bool) -> None:
+    def __init__(self, output: Output | None, style: BaseStyle | None, color: bool) -> None:
         from prompt_toolkit.output import ColorDepth
 
         from orgorepl.ui.style import default_style
@@ -112,9 +113,10 @@ class _Screen:
         self.print(frags)
 
 
-def _ask(screen: _Screen, input: "Input | None", position: int, total: int) -> str:
+def _ask(screen: _Screen, input: Input | None, position: int, total: int) -> str:
     """Wait for one key: RUN, SKIP or QUIT.  Other keys are ignored."""
     from prompt_toolkit.application import Application
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.keys import Keys
     from prompt_toolkit.layout import Layout, Window
@@ -135,7 +137,7 @@ def _ask(screen: _Screen, input: "Input | None", position: int, total: int) -> s
         kb.add(key)(choose(QUIT))
     kb.add(Keys.Any)(lambda event: None)
 
-    hint = [
+    hint: StyleAndTextTuples = [
         ("class:toolbar.hint", f" replay {position}/{total} "), ("class:toolbar.sep", "│ "),
         ("class:toolbar.key", "Enter"), ("class:toolbar.hint", " run  "),
         ("class:toolbar.key", "s"), ("class:toolbar.hint", " skip  "),
@@ -150,17 +152,17 @@ def _ask(screen: _Screen, input: "Input | None", position: int, total: int) -> s
 
 
 def replay(
-    connection: "Connection | Connector",
+    connection: Connection | Connector,
     submissions: Iterable[Submission | tuple[str, str]],
     *,
-    input: "Input | None" = None,
-    output: "Output | None" = None,
+    input: Input | None = None,
+    output: Output | None = None,
     stateful: bool = True,
     session_id: str | None = None,
     timeouts: dict[Mode, int] | None = None,
     auto: bool = False,
     color: bool = True,
-    style: "BaseStyle | None" = None,
+    style: BaseStyle | None = None,
     transcript: Transcript | None = None,
 ) -> ReplayReport:
     """Step through ``submissions`` on the connection's computer; what ran is in the report.
@@ -170,7 +172,7 @@ def replay(
     """
     subs = [Submission(Mode(m), s) for m, s in submissions]
     own = not hasattr(connection, "client")
-    conn: "Connection" = connection() if own else connection  # type: ignore[operator,assignment]
+    conn: Connection = connection() if own else connection  # type: ignore[operator,assignment]
     limits = {Mode.PYTHON: DEFAULTS["python_timeout"], Mode.BASH: DEFAULTS["bash_timeout"]}
     limits.update(timeouts or {})
     remote = RemoteSession(stateful=stateful)
@@ -205,8 +207,8 @@ def replay(
 
 
 def run_replay(
-    connection: "Connection | Connector",
-    source: Union[str, "os.PathLike[str]", Sequence[Submission]],
+    connection: Connection | Connector,
+    source: str | os.PathLike[str] | Sequence[Submission],
     **options: Any,
 ) -> int:
     """``orgorepl replay FILE``: load, replay, and return the exit status (0: every submission
@@ -285,7 +287,7 @@ def _call(work: Callable[[Callable[[], bool]], Outcome], screen: _Screen, input:
     return result
 
 
-def _summary(screen: _Screen, report: ReplayReport, remote: RemoteSession, conn: "Connection") -> None:
+def _summary(screen: _Screen, report: ReplayReport, remote: RemoteSession, conn: Connection) -> None:
     parts = [f"{report.ran} of {report.total} run"]
     if report.failed:
         parts.append(f"{report.failed} did not succeed")

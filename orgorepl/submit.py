@@ -99,7 +99,7 @@ async def submit_async(client: Any, computer_id: str, session: RemoteSession, su
 class Job:
     """A blocking call in a daemon thread, which the UI can wait on or abandon."""
 
-    def __init__(self, work: Callable[["Job"], Any], *, phase: str, timeout: int | None) -> None:
+    def __init__(self, work: Callable[[Job], Any], *, phase: str, timeout: int | None) -> None:
         self._work = work
         self._phase = phase
         self.timeout = timeout
@@ -113,7 +113,7 @@ class Job:
         self.error: BaseException | None = None
         self.sent = False  # set by the work once a request may have left
 
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self._started = time.monotonic()
         threading.Thread(target=self._run, name="orgorepl-call", daemon=True).start()
         return self

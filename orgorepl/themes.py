@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from orgorepl import paths
 from orgorepl.errors import ConfigError
@@ -36,7 +36,7 @@ DEFAULT_THEME = "default"
 BACKGROUNDS = ("any", "dark", "light")  # the terminal background a theme was made for
 
 # Every style class orgorepl's screens use, with what it colours.  The orgorepl-specific ones
-# are emitted by ui/, render/ and repl.py; the rest are prompt_toolkit's own classes for widgets
+# are emitted by ui/, render/ and repl/; the rest are prompt_toolkit's own classes for widgets
 # the REPL shows (a theme that left them out would inherit prompt_toolkit's fixed colours).
 # Bundled themes must style every one; the docs' table and a test that greps the code for
 # ``class:`` names are checked against this list.
@@ -152,7 +152,7 @@ _PYGMENTS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_ .+-]*\Z")
 _TOKEN = re.compile(r"[A-Z][A-Za-z]*(?:\.[A-Z][A-Za-z]*)*\Z")
 _MAX_EXTENDS = 8
 
-Location = Union[Path, Any]  # a Path, or an importlib.resources Traversable inside a zip
+Location = Path | Any  # a Path, or an importlib.resources Traversable inside a zip
 
 
 @dataclass(frozen=True)
@@ -397,7 +397,8 @@ def _check(where: str, name: str, data: dict[str, Any]) -> None:
         key = f'styles."{cls}"'
         if cls not in UI_CLASSES and cls not in _CLASS_GROUPS:
             close = difflib.get_close_matches(cls, list(UI_CLASSES), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else " (the style classes are listed in the themes documentation)"
+            hint = (f" (did you mean '{close[0]}'?)" if close
+                    else " (the style classes are listed in the themes documentation)")
             raise ConfigError(f"{where}: {key} is not a style class{hint}")
         _check_style(where, key, style)
     for token, style in data.get("pygments", {}).items():

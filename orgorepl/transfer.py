@@ -16,7 +16,8 @@ back base64-encoded in ``output``.  Why it is shaped like this:
   and is an error, never a silently wrong file.
 
 The progress display is a callback (``progress(done_bytes, total_bytes)``, called after each
-chunk); ``ProgressLine`` is a plain-text one for a terminal.
+chunk); ``TransferProgress`` turns it into one line of text for the front end's progress channel
+(the REPL's spinner line, the command line's status line).
 """
 
 from __future__ import annotations

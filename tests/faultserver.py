@@ -21,8 +21,9 @@ import json
 import socket
 import struct
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 API_PREFIX = "/api/"
 
@@ -34,25 +35,26 @@ class Reply:
     status: int = 200
     body: bytes | Iterable[bytes] = b"{}"
     headers: dict[str, str] = field(default_factory=dict)
-    fault: str | None = None  # None | reset | reset_mid_body | close_mid_body | stall_before_headers | stall_after_headers
+    # None | reset | reset_mid_body | close_mid_body | stall_before_headers | stall_after_headers
+    fault: str | None = None
     content_length: int | None = None  # override (lie); None = the real length when known
     chunked: bool = False
 
     # ---- constructors for the usual cases
     @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> "Reply":
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
         return cls(status=status, body=json.dumps(obj).encode(), headers=dict(headers or {}))
 
     @classmethod
-    def error(cls, status: int, message: str, headers: dict[str, str] | None = None, **fields: Any) -> "Reply":
+    def error(cls, status: int, message: str, headers: dict[str, str] | None = None, **fields: Any) -> Reply:
         return cls.json({"error": message, **fields}, status=status, headers=headers)
 
     @classmethod
-    def raw(cls, body: bytes, status: int = 200, content_type: str = "text/html") -> "Reply":
+    def raw(cls, body: bytes, status: int = 200, content_type: str = "text/html") -> Reply:
         return cls(status=status, body=body, headers={"Content-Type": content_type})
 
     @classmethod
-    def truncated_json(cls, obj: Any, keep: float = 0.5, lie: bool = False) -> "Reply":
+    def truncated_json(cls, obj: Any, keep: float = 0.5, lie: bool = False) -> Reply:
         """Half a JSON document: framed correctly (``lie=False``) or cut short by a closed connection."""
         full = json.dumps(obj).encode()
         part = full[: max(1, int(len(full) * keep))]
@@ -61,7 +63,7 @@ class Reply:
         return cls(body=part)
 
     @classmethod
-    def big_exec(cls, size: int, *, chunked: bool = False) -> "Reply":
+    def big_exec(cls, size: int, *, chunked: bool = False) -> Reply:
         """A valid exec reply whose ``output`` is ``size`` bytes, produced lazily."""
         head = b'{"success": true, "action": "exec", "timeout": false, "output": "'
         tail = b'"}'
@@ -80,17 +82,17 @@ class Reply:
                    chunked=chunked)
 
     @classmethod
-    def reset(cls) -> "Reply":
+    def reset(cls) -> Reply:
         """Read the request, then reset the connection without a byte of answer."""
         return cls(fault="reset")
 
     @classmethod
-    def reset_mid_body(cls, obj: Any = None) -> "Reply":
+    def reset_mid_body(cls, obj: Any = None) -> Reply:
         full = json.dumps(obj if obj is not None else {"output": "x" * 1000, "success": True}).encode()
         return cls(body=full[: len(full) // 2], content_length=len(full), fault="reset_mid_body")
 
     @classmethod
-    def stall(cls, *, after_headers: bool = False) -> "Reply":
+    def stall(cls, *, after_headers: bool = False) -> Reply:
         """Say nothing (before the headers, or after them) until the server shuts down."""
         return cls(body=b'{"success": true, "output": ""}',
                    fault="stall_after_headers" if after_headers else "stall_before_headers")
@@ -158,7 +160,7 @@ class FaultServer:
         return f"http://127.0.0.1:{port}/api"
 
     # ---- lifecycle
-    def start(self) -> "FaultServer":
+    def start(self) -> FaultServer:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -187,7 +189,7 @@ class FaultServer:
         for t in self._threads:
             t.join(timeout=5)
 
-    def __enter__(self) -> "FaultServer":
+    def __enter__(self) -> FaultServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

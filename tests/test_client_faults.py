@@ -14,6 +14,7 @@ import pytest
 
 from orgorepl import errors, protocol
 from orgorepl.client import AsyncOrgoClient, OrgoClient, RetryPolicy
+
 from faultserver import FaultServer, Reply
 
 KEY = "sk_live_PLANTED_secret_key_0123456789"

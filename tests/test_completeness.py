@@ -250,7 +250,7 @@ def bash_verdicts():
     snippets = load_snippets()
     with ThreadPoolExecutor(max_workers=8) as pool:
         verdicts = list(pool.map(bash_wants_more, snippets))
-    return list(zip(snippets, verdicts))
+    return list(zip(snippets, verdicts, strict=True))
 
 
 def test_bash_agrees_with_bash_on_every_corpus_snippet(bash_verdicts):
@@ -280,7 +280,7 @@ def test_every_prefix_of_a_real_script_agrees_with_bash(name):
         verdicts = list(pool.map(bash_wants_more, prefixes))
     disagreements = [
         f"...{prefix[-50:]!r}: bash {'continues' if more else 'submits'}, we do not"
-        for prefix, (more, _why) in zip(prefixes, verdicts)
+        for prefix, (more, _why) in zip(prefixes, verdicts, strict=True)
         if bash_is_complete(prefix) is more
     ]
     assert not disagreements, "\n".join(disagreements[:20])

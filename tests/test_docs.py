@@ -178,7 +178,6 @@ def documented_messages() -> list[re.Pattern]:
 def real_messages(tmp_path: Path) -> list[str]:
     """Messages orgorepl really produces, made the way a user meets them."""
     from click.testing import CliRunner
-    from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
     from orgorepl import cli, config, errors, protocol, repl
     from orgorepl.client import OrgoClient, pick_computer
@@ -187,6 +186,8 @@ def real_messages(tmp_path: Path) -> list[str]:
     from orgorepl.emulator import EmbeddedEmulator
     from orgorepl.modes import Mode
     from orgorepl.session.carry import python_notes
+
+    from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
     found: list[str] = []
 
@@ -200,7 +201,7 @@ def real_messages(tmp_path: Path) -> list[str]:
         path = tmp_path / name / "config.toml"
         path.parent.mkdir()
         path.write_text(text)
-        expect(errors.ConfigError, lambda: config.load(config_path=path, env={}))
+        expect(errors.ConfigError, lambda: config.load(config_path=path, env={}))  # noqa: B023 - called at once
     expect(errors.ConfigError, lambda: config.load(env={"ORGO_BASE_URL": " "}, config_path=tmp_path / "none"))
     expect(errors.ConfigError, lambda: config.load({"python_timeout": 0}, env={}, config_path=tmp_path / "none"))
     expect(errors.ConfigError, lambda: remote_connector("https://www.orgo.ai/api", None)())

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from orgorepl.emulator import EmbeddedEmulator
+
 from test_emulator_support import http
 
 

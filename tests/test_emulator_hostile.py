@@ -82,7 +82,7 @@ def send(world, raw: bytes, timeout: float = 30, head_only: bool = False):
                     break
             try:
                 chunk = sock.recv(1 << 20)
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break

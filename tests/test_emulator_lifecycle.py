@@ -18,6 +18,7 @@ import pytest
 from orgorepl.emulator import EmbeddedEmulator, serve
 from orgorepl.emulator.server import is_loopback
 from orgorepl.emulator.state import StateError
+
 from test_emulator_support import assert_error, http, wait_for_file, wait_gone
 
 REPO = Path(__file__).resolve().parent.parent

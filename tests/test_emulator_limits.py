@@ -21,6 +21,7 @@ import pytest
 
 from orgorepl.emulator import EmbeddedEmulator, Limits
 from orgorepl.emulator.cgroups import CgroupTree
+
 from test_emulator_support import gone, http
 
 LIMITS = Limits(processes=32, memory=256 * 1024 * 1024, output=1024 * 1024)

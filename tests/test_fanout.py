@@ -105,3 +105,9 @@ def test_unknown_workspace_is_one_line(orgorepl_cmd, orgo_env):
                        text=True, env=orgo_env, timeout=60)
     assert p.returncode == ExitStatus.NOT_FOUND
     assert p.stderr.strip().count("\n") == 0 and "local" in p.stderr
+
+
+def test_progress_hears_each_computer_answer(targets, make_async):
+    heard: list[str] = []
+    fanout.run(make_async, targets, Mode.BASH, "true", 10, progress=heard.append)
+    assert heard == ["1/3 answered", "2/3 answered", "3/3 answered"]

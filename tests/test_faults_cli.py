@@ -16,14 +16,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
 from orgorepl import protocol
 from orgorepl.exitstatus import ExitStatus
+
 from faultserver import FaultServer, Reply
 
 KEY = "sk_live_PLANTED_cli_faults_6f1d0c93"
@@ -128,7 +129,7 @@ def outcomes(tmp_path_factory) -> dict[Case, Outcome]:
     home = tmp_path_factory.mktemp("cli-faults")
     every = CASES + REFUSED + BIG
     with ThreadPoolExecutor(max_workers=6) as pool:
-        return dict(zip(every, pool.map(lambda case: run_case(case, home), every)))
+        return dict(zip(every, pool.map(lambda case: run_case(case, home), every), strict=True))
 
 
 def assert_one_clear_line(case: Case, p: subprocess.CompletedProcess, status: int, says: str) -> str:

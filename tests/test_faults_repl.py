@@ -26,6 +26,7 @@ from orgorepl.connect import remote_connector
 from orgorepl.modes import Mode
 from orgorepl.render.bounded import DEFAULT_LIMITS
 from orgorepl.repl import INTERRUPTED_NOTE, ReplOptions
+
 from faultserver import FaultServer, Reply
 from test_repl import CTRL_C, ENTER, Session
 from test_repl_vt import VtScreen
@@ -50,7 +51,8 @@ FAULTS = {
     "500 with upstream_status": (lambda: Reply.error(500, "vm failed", upstream_status=502),
                                  "HTTP 500/502 server error: vm failed"),
     "non-JSON body": (lambda: Reply.raw(b"<html>Bad gateway</html>"),
-                      f"the server answered HTTP 200 with a body that is not JSON: '<html>Bad gateway</html>' — {MAY_HAVE_RUN}"),
+                      "the server answered HTTP 200 with a body that is not JSON: '<html>Bad gateway</html>'"
+                      f" — {MAY_HAVE_RUN}"),
     "truncated JSON": (lambda: Reply.truncated_json({"output": "x" * 100, "success": True}),
                        f"not JSON: .* — {MAY_HAVE_RUN}"),
     "body over the size limit": (lambda: Reply.big_exec(70 * 1024 * 1024),
@@ -130,7 +132,7 @@ class SamePortServer(FaultServer):
         super().__init__(script)
         self._wanted_port = port
 
-    def start(self) -> "SamePortServer":
+    def start(self) -> SamePortServer:
         # FaultServer.start with the port fixed (it always asks for a free one)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -149,8 +151,8 @@ def test_a_refused_connection_says_nothing_was_sent_and_the_session_recovers(rep
     port = srv.port
     srv.stop()  # the API goes away after the session connected
     shown = submit_and_read(s, Mode.PYTHON, "print('refused')")
-    assert len(shown) == 1 and re.search(r"^not run: could not connect to http://127\.0\.0\.1:\d+/api/ .*Connection refused",
-                                         shown[0]), shown
+    assert len(shown) == 1 and re.search(r"^not run: could not connect to http://127\.0\.0\.1:\d+/api/"
+                                         r" .*Connection refused", shown[0]), shown
     assert "may have run" not in shown[0]
     with SamePortServer({EXEC: EXEC_OK}, port) as back:  # ... and comes back
         assert submit_and_read(s, Mode.PYTHON, "print('back')")[0] == "fine"

@@ -16,6 +16,7 @@ import pexpect
 import pytest
 
 from orgorepl.repl import INTERRUPTED_NOTE
+
 from test_repl_vt import VtScreen
 
 pytestmark = pytest.mark.pty

@@ -7,7 +7,6 @@ import re
 from io import StringIO
 
 import pytest
-from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.formatted_text import fragment_list_to_text
@@ -22,6 +21,8 @@ from orgorepl.render.result import (
     render_note,
 )
 from orgorepl.ui.style import default_style
+
+from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
 TRACEBACK = (
     "Traceback (most recent call last):\n"

@@ -16,14 +16,12 @@ import stat
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.formatted_text import FormattedText, fragment_list_to_text
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.output.plain_text import PlainTextOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
-from test_repl import start  # noqa: F401  (fixture: a REPL session on the emulator)
 
 from orgorepl.render import result as result_module
 from orgorepl.render import verdict as verdict_module
@@ -33,6 +31,9 @@ from orgorepl.render.result import render_text
 from orgorepl.render.sanitize import sanitize
 from orgorepl.render.terminal import ansi_text, write_fragments
 from orgorepl.ui.style import default_style
+
+from outcomes import bash_outcome, python_outcome, render_bash, render_exec
+from test_repl import start  # noqa: F401  (fixture: a REPL session on the emulator)
 
 MB10 = 10 * 1024 * 1024
 LIMITS = OutputLimits()

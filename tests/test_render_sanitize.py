@@ -6,7 +6,6 @@ import re
 from io import StringIO
 
 import pytest
-from outcomes import bash_outcome, render_bash
 from prompt_toolkit import print_formatted_text
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.output.color_depth import ColorDepth
@@ -14,6 +13,8 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 
 from orgorepl.render.sanitize import sanitize
 from orgorepl.ui.style import default_style
+
+from outcomes import bash_outcome, render_bash
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control but \t and \n

@@ -29,6 +29,7 @@ from prompt_toolkit.history import FileHistory
 from orgorepl import paths
 from orgorepl.connect import remote_connector
 from orgorepl.repl import ReplOptions
+
 from test_repl import CTRL_D, Session
 from test_repl_vt import VtScreen
 
@@ -143,7 +144,7 @@ def test_one_shot_commands_never_print_or_store_the_key(planted, emulator, isola
         "put": (["put", str(out / "up.txt"), "up.txt"], ours, 0),
     }
     with ThreadPoolExecutor(max_workers=4) as pool:
-        done = dict(zip(runs, pool.map(lambda r: orgorepl(r[0], cwd=out, **r[1]), runs.values())))
+        done = dict(zip(runs, pool.map(lambda r: orgorepl(r[0], cwd=out, **r[1]), runs.values()), strict=True))
     done["get"] = orgorepl(["get", "up.txt", str(out / "down.txt")], cwd=out, **ours)
     done["piped"] = orgorepl([], stdin="print('piped')\n", **ours)
     expected = {name: status for name, (_, _, status) in runs.items()} | {"get": 0, "piped": 0}

@@ -24,8 +24,8 @@ from prompt_toolkit.styles import Style, default_ui_style, merge_styles
 from orgorepl import themes
 from orgorepl.errors import ConfigError
 from orgorepl.modes import Mode
-from orgorepl.ui.style import build_style, default_style, load_style, token_class
 from orgorepl.ui.state import LAST_STYLES
+from orgorepl.ui.style import build_style, default_style, load_style, token_class
 from orgorepl.ui.theme_sample import docs_samples, sample, sample_html
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,15 +14,14 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from orgorepl import errors
 from orgorepl import outcome as oc
-from orgorepl.submit import Code, submit
 from orgorepl.modes import Mode
 from orgorepl.session.carry import RemoteSession
+from orgorepl.submit import Code, submit
 from orgorepl.transcript import (
     Entry,
     Submission,
@@ -397,7 +396,8 @@ def test_hand_written_files_split_into_submissions(tmp_path):
     assert load_submissions(md) == [Submission(Mode.PYTHON, "x = 1"), Submission(Mode.BASH, "ls -l"),
                                     Submission(Mode.BASH, "pwd")]
     py = tmp_path / "plain.py"
-    py.write_text("#!/usr/bin/env python3\nimport os\nimport sys\n\n# say it\n@staticmethod\ndef f():\n\n    return 1\n\nprint(f)\n")
+    py.write_text("#!/usr/bin/env python3\nimport os\nimport sys\n\n"
+                  "# say it\n@staticmethod\ndef f():\n\n    return 1\n\nprint(f)\n")
     assert load_submissions(py) == [Submission(Mode.PYTHON, "import os\nimport sys"),
                                     Submission(Mode.PYTHON, "# say it\n@staticmethod\ndef f():\n\n    return 1"),
                                     Submission(Mode.PYTHON, "print(f)")]

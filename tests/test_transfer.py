@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import os
 import shutil
 import subprocess
@@ -23,8 +22,8 @@ from orgorepl.session import transfer_code
 from orgorepl.transfer import (
     DEFAULT_CHUNK,
     PART_SUFFIX,
-    TransferProgress,
     TransferError,
+    TransferProgress,
     TransferResult,
     get,
     put,

@@ -7,9 +7,9 @@ import stat
 import subprocess
 import sys
 
+from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import fragment_list_to_text
-from prompt_toolkit.completion import CompleteEvent
 
 from orgorepl import paths
 from orgorepl.modes import Mode

@@ -249,5 +249,7 @@ def _zygote_subreaper():
         pass
 
 
+_orgo_base: frozenset[str]  # set by the bootstrap (zygote.BOOT) before this text runs
+
 if __name__ == "__main__":
-    _zygote_serve(int(sys.argv[1]), _orgo_base)  # noqa: F821 - set by the bootstrap
+    _zygote_serve(int(sys.argv[1]), _orgo_base)

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,7 +31,12 @@ from orgorepl.emulator.containment import Refused, SpawnError
 from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
 from orgorepl.emulator.limits import Limits
 from orgorepl.emulator.runtime import Runtime
-from orgorepl.emulator.state import RESOLUTION, ComputerRecord, EmulatorState, WorkspaceRecord
+from orgorepl.emulator.state import (
+    RESOLUTION,
+    ComputerRecord,
+    EmulatorState,
+    WorkspaceRecord,
+)
 
 log = logging.getLogger("orgorepl.emulator")
 
@@ -404,11 +410,16 @@ def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: 
         Route("/projects", workspaces, methods=["GET", "POST"]),
         Route("/projects/{workspace_id}", get_workspace, methods=["GET"]),
     ]
+    # each handler takes the class it is registered for, which Starlette's handler type (any
+    # Exception) cannot say: the mapping is typed by what Starlette calls, (request, exc) -> reply
+    handlers: dict[type[Exception], Callable[..., Awaitable[Reply]]] = {
+        ApiError: on_api_error, Refused: on_refused, SpawnError: on_spawn_error,
+        HTTPException: on_http_error, Exception: on_crash,
+    }
     app = Starlette(
         # no trailing-slash redirects: a 307 has no JSON body (an unknown path is a JSON 404)
         routes=[Mount("/api", app=Router(routes, redirect_slashes=False))],
-        exception_handlers={ApiError: on_api_error, Refused: on_refused, SpawnError: on_spawn_error,
-                            HTTPException: on_http_error, Exception: on_crash},
+        exception_handlers=handlers,
         middleware=[Middleware(BodyLimit, limit=runtime.limits.body),
                     Middleware(BearerAuth, api_key=state.api_key)],
         lifespan=lifespan,

@@ -134,7 +134,7 @@ class CgroupTree:
         self._count = 0
 
     @classmethod
-    def create(cls, limits: Limits) -> "CgroupTree | None":
+    def create(cls, limits: Limits) -> CgroupTree | None:
         """A working tree (probed by moving a ``sleep`` into a run), or None."""
         for version, bases in (_v1_bases(), _v2_bases()):
             if not bases:
@@ -153,7 +153,7 @@ class CgroupTree:
         return None
 
     @classmethod
-    def _make(cls, bases: list[Path], version: int, limits: Limits) -> "CgroupTree":
+    def _make(cls, bases: list[Path], version: int, limits: Limits) -> CgroupTree:
         name = f"{PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         parents: list[Path] = []
         tree = cls(parents, version, limits)
@@ -282,7 +282,7 @@ def _sweep_stale(base: Path) -> None:
 
 def _mounts() -> list[tuple[str, str, str, set[str]]]:
     """(mount root, mount point, fs type, super options) of every cgroup mount."""
-    found = []
+    found: list[tuple[str, str, str, set[str]]] = []
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:

@@ -18,8 +18,8 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import h11
 import uvicorn
@@ -78,7 +78,7 @@ def is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         return False
-    addresses = {info[4][0].split("%")[0] for info in infos}
+    addresses = {str(info[4][0]).split("%")[0] for info in infos}
     return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
@@ -154,7 +154,7 @@ class EmbeddedEmulator:
         return self._state
 
     # --- lifecycle
-    def start(self) -> "EmbeddedEmulator":
+    def start(self) -> EmbeddedEmulator:
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
         logging.getLogger("asyncio").addFilter(_NOISE)  # idempotent: a filter is added once
@@ -195,7 +195,7 @@ class EmbeddedEmulator:
             runtime.close_now()
         self._server = self._thread = None
 
-    def __enter__(self) -> "EmbeddedEmulator":
+    def __enter__(self) -> EmbeddedEmulator:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -18,11 +18,12 @@ import os
 import secrets
 import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from orgorepl import paths
 
@@ -91,7 +92,7 @@ class EmulatorState:
     # ---------------------------------------------------------------- loading
 
     @classmethod
-    def open(cls, data_dir: Path, computers: int, api_key: str) -> "EmulatorState":
+    def open(cls, data_dir: Path, computers: int, api_key: str) -> EmulatorState:
         if isinstance(computers, bool) or not isinstance(computers, int) or computers < 1:
             raise ValueError(f"the emulator needs at least one computer, got {computers!r}")
         data_dir = Path(data_dir).expanduser().resolve()
@@ -105,7 +106,7 @@ class EmulatorState:
         return state
 
     @classmethod
-    def _from_raw(cls, data_dir: Path, raw: dict[str, Any], count: int, api_key: str) -> "EmulatorState":
+    def _from_raw(cls, data_dir: Path, raw: dict[str, Any], count: int, api_key: str) -> EmulatorState:
         user_id = canonical_uuid(raw.get("user_id")) or str(uuid.uuid4())
         workspaces = []
         for item in raw.get("workspaces") or []:

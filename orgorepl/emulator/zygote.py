@@ -197,7 +197,7 @@ class Zygote:
             if self._ready is not None and not self._ready.done():
                 self._ready.set_result(message["ready"])
             return
-        rid = message.get("id")
+        rid: Any = message.get("id")  # an int; absent only from a malformed message
         if "pid" in message:
             future = self._pids.pop(rid, None)
             if rid in self._abandoned:  # its request was cancelled while the fork was under way

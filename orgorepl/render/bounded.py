@@ -48,7 +48,7 @@ class OutputLimits:
     line_count_max_bytes: int = 2 * 1024 * 1024
 
     @classmethod
-    def shown(cls, max_bytes: int, max_lines: int) -> "OutputLimits":
+    def shown(cls, max_bytes: int, max_lines: int) -> OutputLimits:
         """The limits of the settings ``output_max_bytes`` and ``output_max_lines`` (head + tail)."""
         half = max(1, max_lines // 2)
         return cls(max_bytes_shown=max_bytes, head_lines=half, tail_lines=half)

@@ -8,7 +8,8 @@ says in one line why it cannot here and exits non-zero.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, TextIO, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from orgorepl import errors, fanout
 from orgorepl.commands import CommandContext, ComputerInfo, registry

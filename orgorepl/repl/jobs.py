@@ -8,7 +8,8 @@ spinner; Ctrl-C abandons it at once (nothing is retried, and whatever it returns
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from orgorepl import errors
 from orgorepl.submit import Job
@@ -32,11 +33,11 @@ class NotConnected(Exception):
 class LinkManager:
     """The connection, made in the background; retried (only) when a submission needs it."""
 
-    def __init__(self, connect: "Connector", on_change: Callable[[], None]) -> None:
+    def __init__(self, connect: Connector, on_change: Callable[[], None]) -> None:
         self._connect = connect
         self._on_change = on_change
         self._cond = threading.Condition()
-        self.connection: "Connection | None" = None
+        self.connection: Connection | None = None
         self.error: BaseException | None = None
         self._connecting = False
         self._closed = False
@@ -80,7 +81,7 @@ class LinkManager:
             return
         self._on_change()
 
-    def wait(self, job: Job | None = None) -> "Connection":
+    def wait(self, job: Job | None = None) -> Connection:
         """The connection, waiting for it (and starting a new attempt after a failure)."""
         with self._cond:
             ready = self.connection

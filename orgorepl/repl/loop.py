@@ -15,7 +15,8 @@ Policies that live here and nowhere else:
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orgorepl import __version__, errors, fanout
 from orgorepl import outcome as oc
@@ -131,6 +132,8 @@ class InteractiveRepl:
     # -- connection
 
     def _link_changed(self) -> None:
+        from prompt_toolkit.formatted_text import StyleAndTextTuples
+
         from orgorepl.ui.state import Link
 
         link, state = self.link, self.state
@@ -139,7 +142,7 @@ class InteractiveRepl:
             state.link, state.link_error = Link.READY, None
             state.computer_name, state.computer_status = computer.name, computer.status
             where = "the local emulator" if link.connection.local else link.connection.base_url
-            notice = [
+            notice: StyleAndTextTuples = [
                 ("class:note", "connected to "),
                 ("class:toolbar.computer", computer.name),
                 ("class:note", f" ({computer.status}) · {computer.id} · {where}"),
@@ -224,7 +227,8 @@ class InteractiveRepl:
             elif isinstance(job.error, NotConnected):
                 failure = oc.not_connected(self.state.mode)
             else:
-                failure = oc.failed(self.state.mode, job.error, duration=job.elapsed())
+                failure = oc.failed(self.state.mode, job.error or errors.OrgoError("no result"),
+                                    duration=job.elapsed())
             self._show_outcome(failure)
             self.state.last = LastCall.of(failure)
             return None
@@ -251,10 +255,12 @@ class InteractiveRepl:
 
     def _fan_out(self, code: Code) -> list[fanout.TargetResult]:
         targets = self.targets.of(self.link.connection, self.remote)
+        phase = f"{code.mode.value} on {len(targets)} computers"
         job, finished = self._run(
             lambda c, cancelled: fanout.run(c.make_async, targets, code.mode, code.text, code.timeout,
-                                            parallel=self.options.parallel, cancelled=cancelled),
-            phase=f"{code.mode.value} on {len(targets)} computers", timeout=code.timeout)
+                                            parallel=self.options.parallel, cancelled=cancelled,
+                                            progress=lambda text: self.progress(f"{phase}: {text}")),
+            phase=phase, timeout=code.timeout)
         if finished and job.error is None:
             results: list[fanout.TargetResult] = job.result
             return results

@@ -50,7 +50,8 @@ if [ -f "$__orgo_sd/bash.state" ]; then . "$__orgo_sd/bash.state" >/dev/null 2>&
 shopt -s expand_aliases;
 __orgo_gen=0; if [ -f "$__orgo_sd/gen" ]; then IFS= read -r __orgo_gen < "$__orgo_sd/gen"; fi;
 unset __orgo_sd __orgo_cwd __orgo_kv;
-trap '__orgo_rc=$?; '"__orgo_gen=${{__orgo_gen//[!0-9]/}};"' trap - EXIT; __orgo_sd="$HOME/{root}/{sid}"; __orgo_tmp="$__orgo_sd/.tmp.$$"; umask 077;
+trap '__orgo_rc=$?; '"__orgo_gen=${{__orgo_gen//[!0-9]/}};"' trap - EXIT;
+  __orgo_sd="$HOME/{root}/{sid}"; __orgo_tmp="$__orgo_sd/.tmp.$$"; umask 077;
   __orgo_now=0; if [ -f "$__orgo_sd/gen" ]; then IFS= read -r __orgo_now < "$__orgo_sd/gen"; fi;
   if [ "${{__orgo_now:-0}}" = "${{__orgo_gen:-0}}" ]; then
   {{
@@ -64,7 +65,8 @@ trap '__orgo_rc=$?; '"__orgo_gen=${{__orgo_gen//[!0-9]/}};"' trap - EXIT; __orgo
   }} > "$__orgo_tmp.state" 2>/dev/null && mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";
   env -0 > "$__orgo_tmp.env" 2>/dev/null && mv -f "$__orgo_tmp.env" "$__orgo_sd/env0";
   printf "%s\n" "$PWD" > "$__orgo_tmp.cwd" 2>/dev/null && mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";
-  printf "%s\n" "$(( ${{__orgo_gen:-0}} + 1 ))" > "$__orgo_tmp.gen" 2>/dev/null && mv -f "$__orgo_tmp.gen" "$__orgo_sd/gen";
+  printf "%s\n" "$(( ${{__orgo_gen:-0}} + 1 ))" > "$__orgo_tmp.gen" 2>/dev/null &&
+  mv -f "$__orgo_tmp.gen" "$__orgo_sd/gen";
   fi;
   printf "\n{nonce}%s\037%s\n" "$PWD" "$HOME";
   exit "$__orgo_rc"' EXIT;

@@ -680,7 +680,7 @@ class _Parser:
                 if line == doc.delim:
                     break
 
-    def from_next_line(self) -> "_Parser":
+    def from_next_line(self) -> _Parser:
         nl = self.s.find("\n", self.pos)
         return _Parser("", _source=self.s, _pos=self.n if nl < 0 else nl + 1)
 

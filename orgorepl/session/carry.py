@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Union
 
 from orgorepl import outcome as oc
 from orgorepl.modes import Mode
@@ -37,7 +36,7 @@ class BashRequest:
     cell: bash_cell.WrappedBash | None
 
 
-Request = Union[PythonRequest, BashRequest]
+Request = PythonRequest | BashRequest
 
 
 @dataclass
@@ -100,7 +99,7 @@ class RemoteSession:
         builder = oc.OutcomeBuilder(Mode.BASH)
         builder.feed(done.output, oc.Stream.COMBINED)
         status = oc.bash_status(exit_code=done.exit_code, success=done.success, timed_out=done.timeout)
-        notes = ()
+        notes: tuple[str, ...] = ()
         if done.timeout and request.cell is not None:
             notes = ("timed out: the shell session is as it was before this command",)
         return builder.finish(status, exit_code=done.exit_code, duration=duration, timeout=timeout,

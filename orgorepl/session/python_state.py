@@ -13,7 +13,6 @@ import ast
 import functools
 import json
 import secrets
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def _remote_source() -> str:
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
                 and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
+            body[:] = body[1:] or [ast.Pass()]  # in place: ``node`` is only known to be an AST
     lines = []
     for line in ast.unparse(tree).splitlines():
         code = line.lstrip(" ")
@@ -81,7 +80,6 @@ class CellOutcome:
     error_type: str | None
     timeout: bool
     state: StateReport = StateReport()
-    echoed: bool = False  # the submission ended with an expression, so its value (unless None) was shown
 
 
 def wrap_stateful(code: str, session_id: str, *, echo: bool = True) -> StatefulCell:
@@ -104,7 +102,6 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
         error_type=result.error_type,
         timeout=result.timeout,
         state=report,
-        echoed=cell.echo and _ends_with_expression(cell.code),
     )
 
 
@@ -172,13 +169,3 @@ def _drop_cut_marker(output: str, mark: str) -> str:
     if (mark + ">").startswith(piece) or (mark + "{").startswith(piece):
         return output[:at] + output[end:]
     return output
-
-
-def _ends_with_expression(code: str) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
-            return False
-    return bool(tree.body) and isinstance(tree.body[-1], ast.Expr)

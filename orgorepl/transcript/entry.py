@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from orgorepl.modes import Mode
 from orgorepl.outcome import Outcome, Piece, Status
@@ -86,7 +87,7 @@ class Entry:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Entry":
+    def from_dict(cls, data: Any) -> Entry:
         if not isinstance(data, dict):
             raise ValueError("a transcript entry must be a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -95,7 +96,7 @@ class Entry:
         except TypeError as exc:
             raise ValueError(f"a transcript entry is missing a field: {exc}") from None
 
-    def redacted(self, secret: str | None) -> "Entry":
+    def redacted(self, secret: str | None) -> Entry:
         if not secret:
             return self
         changes = {

@@ -82,7 +82,8 @@ def markdown_submissions(text: str) -> list[Submission]:
             line = lines[i]
             i += 1
             stripped = line.strip()
-            if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]} and len(line) - len(line.lstrip(" ")) < 4:
+            if (stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}
+                    and len(line) - len(line.lstrip(" ")) < 4):
                 break
             body.append(line[min(indent, len(line) - len(line.lstrip(" "))):])
         language = info.split()[0].lower() if info else ""
@@ -169,7 +170,7 @@ def _bash_paragraphs(text: str) -> list[str]:
     for line in LINE_BREAK.split(text):
         if not line.strip() and chunk and bash_is_complete("\n".join(chunk) + "\n"):
             body = trim("\n".join(chunk))
-            if any(not l.lstrip().startswith("#") for l in chunk if l.strip()):
+            if any(not c.lstrip().startswith("#") for c in chunk if c.strip()):
                 out.append(body)
             chunk = []
             continue
@@ -177,6 +178,6 @@ def _bash_paragraphs(text: str) -> list[str]:
             continue
         if line.strip() or chunk:
             chunk.append(line)
-    if chunk and any(not l.lstrip().startswith("#") for l in chunk if l.strip()):
+    if chunk and any(not c.lstrip().startswith("#") for c in chunk if c.strip()):
         out.append(trim("\n".join(chunk)))
     return out

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from orgorepl.transcript.entry import (
     LOG_FORMATS,
@@ -90,7 +91,7 @@ class Transcript:
             log, self._log = self._log, None
             log.close()
 
-    def __enter__(self) -> "Transcript":
+    def __enter__(self) -> Transcript:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -10,8 +10,9 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from orgorepl import __version__, paths
 from orgorepl.transcript.entry import JSON_FORMAT, Entry, entry_groups, trim
@@ -37,8 +38,7 @@ def render(kind: str, info: dict[str, str], entries: list[Entry]) -> tuple[str, 
         count = len(entries)
     else:
         mode = "python" if kind == ".py" else "bash"
-        cells = [script_cell(g, mode) for g in groups]
-        cells = [c for c in cells if c is not None]
+        cells = [c for c in (script_cell(g, mode) for g in groups) if c is not None]
         text = script_header(info, mode) + "".join(cells)
         count = len(cells)
     return text, count

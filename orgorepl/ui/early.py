@@ -15,7 +15,7 @@ Stdlib only, and nothing beyond ``os`` until it knows it will paint.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from orgorepl.ui.prompt import PROMPT_TEXT, banner_parts
 

@@ -10,10 +10,15 @@ entry passes, so it is where the API key is replaced before an entry reaches mem
 from __future__ import annotations
 
 import datetime
+from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
-from typing import AsyncGenerator, Callable, Iterable
 
-from prompt_toolkit.history import FileHistory, History, InMemoryHistory, ThreadedHistory
+from prompt_toolkit.history import (
+    FileHistory,
+    History,
+    InMemoryHistory,
+    ThreadedHistory,
+)
 
 from orgorepl import paths
 from orgorepl.modes import Mode

@@ -8,12 +8,17 @@ Esc Enter is also what Alt-Enter sends, so one binding covers both.
 
 from __future__ import annotations
 
+from prompt_toolkit import search
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.document import Document
 from prompt_toolkit.enums import DEFAULT_BUFFER
-from prompt_toolkit import search
 from prompt_toolkit.filters import (
-    Condition, emacs_insert_mode, has_focus, has_selection, is_searching, vi_insert_mode,
+    Condition,
+    emacs_insert_mode,
+    has_focus,
+    has_selection,
+    is_searching,
+    vi_insert_mode,
 )
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 

@@ -7,7 +7,7 @@ imported and built on first use, not at import, so an empty first prompt pays no
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
@@ -81,7 +81,7 @@ class ModeLexer(Lexer):
                 return fragments
             out: StyleAndTextTuples = []
             pos = 0
-            for style, piece, *rest in fragments:
+            for style, piece, *_rest in fragments:
                 if pos <= col < pos + len(piece):
                     cut = col - pos
                     if cut:

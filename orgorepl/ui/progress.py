@@ -9,7 +9,8 @@ shell does, instead of being lost.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.input import Input

@@ -18,14 +18,14 @@ PROMPT_TEXT = {"python": ">>> ", "bash": "$ "}
 CONTINUATION_TEXT = {"python": "... ", "bash": "> "}
 
 
-def prompt_fragments(mode: "Mode", cwd: str | None = None) -> "StyleAndTextTuples":
+def prompt_fragments(mode: Mode, cwd: str | None = None) -> StyleAndTextTuples:
     """The prompt; in bash mode the remote cwd stands before it, like a shell's ``\\w $``."""
     if cwd and mode.value == "bash":
         return [("class:prompt.cwd", cwd + " "), (f"class:prompt.{mode.value}", PROMPT_TEXT[mode.value])]
     return [(f"class:prompt.{mode.value}", PROMPT_TEXT[mode.value])]
 
 
-def continuation_fragments(mode: "Mode", width: int) -> "StyleAndTextTuples":
+def continuation_fragments(mode: Mode, width: int) -> StyleAndTextTuples:
     return [("class:prompt.continuation", CONTINUATION_TEXT[mode.value].rjust(width))]
 
 

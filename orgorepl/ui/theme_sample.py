@@ -110,8 +110,8 @@ def _toolbar(width: int) -> StyleAndTextTuples:
         last=LastCall("error", "TypeError", 0.2),
     )
     base = "class:bottom-toolbar class:bottom-toolbar.text"
-    frags = [(f"{base} {style}".rstrip(), text) for style, text, *_ in session_toolbar(state)]
-    used = sum(len(text) for _, text in frags)
+    frags: StyleAndTextTuples = [(f"{base} {style}".rstrip(), text) for style, text, *_ in session_toolbar(state)]
+    used = sum(len(text) for _, text, *_ in frags)
     if used < width:
         frags.append((base, " " * (width - used)))
     frags.append(("", "\n"))

@@ -7,7 +7,7 @@ meta-command lines are not checked here (bash has no cheap local parser of its o
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from prompt_toolkit.document import Document
 from prompt_toolkit.validation import ValidationError, Validator
