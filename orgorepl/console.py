@@ -106,7 +106,9 @@ class Console:
         a script's stderr shows it, one line for anything else with news, nothing for a bash exit
         code (the exit status says it, as a shell does)."""
         self.out(outcome.output)
-        if outcome.status is Status.ERROR and outcome.traceback:
+        if outcome.status in (Status.REFUSED, Status.UNREACHABLE):
+            self.error(outcome.error or outcome.verdict)  # the client error's own line, as any command says it
+        elif outcome.status is Status.ERROR and outcome.traceback:
             self.error_block(outcome.traceback)
         elif outcome.status is Status.ERROR:
             self.error(status_line(outcome), prefix="")

@@ -93,6 +93,7 @@ class Outcome:
     notes: tuple[str, ...] = ()  # what the session must tell the user after this submission
     sent: bool = True  # INTERRUPTED/UNREACHABLE: a request may have left, so the code may have run
     client_status: int | None = None  # REFUSED/UNREACHABLE: the exit status of the client error
+    details: tuple[tuple[str, object], ...] = ()  # REFUSED/UNREACHABLE: the error's own fields (for --json)
 
     @property
     def output(self) -> str:
@@ -185,6 +186,9 @@ def bash_status(*, exit_code: int | None, success: bool, timed_out: bool) -> Sta
     return Status.OK if exit_code == 0 else Status.EXIT
 
 
+_ERROR_FIELDS = ("status", "request_id", "code", "upstream_status", "retry_after", "may_have_run")
+
+
 def failed(mode: Mode, err: BaseException, *, duration: float = 0.0, timeout: int | None = None) -> Outcome:
     """A submission that produced no result because the request itself failed."""
     if isinstance(err, errors.OrgoError):
@@ -192,6 +196,7 @@ def failed(mode: Mode, err: BaseException, *, duration: float = 0.0, timeout: in
     else:  # a bug of ours: still one line, and the session goes on
         line, status = f"internal error: {type(err).__name__}: {err}", int(ExitStatus.SERVER)
     unreachable = isinstance(err, errors.TransportError)
+    details = tuple((name, getattr(err, name)) for name in _ERROR_FIELDS if getattr(err, name, None) is not None)
     return Outcome(
         mode=mode,
         status=Status.UNREACHABLE if unreachable else Status.REFUSED,
@@ -201,6 +206,7 @@ def failed(mode: Mode, err: BaseException, *, duration: float = 0.0, timeout: in
         timeout=timeout,
         sent=bool(getattr(err, "may_have_run", False)) if unreachable else False,
         client_status=status,
+        details=details,
     )
 
 
@@ -246,7 +252,7 @@ class OutcomeBuilder:
 def as_json(outcome: Outcome) -> dict[str, object]:
     """The fields of ``--json``: the API's own shape for the mode, or the error when none came."""
     if not outcome.ran:
-        return {"error": outcome.error, "error_class": outcome.error_type}
+        return {"error": outcome.error, "error_class": outcome.error_type, **dict(outcome.details)}
     if outcome.mode is Mode.BASH:
         return {"output": outcome.output, "exit_code": outcome.exit_code,
                 "success": outcome.status is not Status.UNKNOWN, "timeout": outcome.status is Status.TIMEOUT}

@@ -145,6 +145,10 @@ def assert_one_clear_line(case: Case, p: subprocess.CompletedProcess, status: in
         payload = json.loads(p.stdout)
         assert payload["error"] == line.removeprefix("orgorepl: ")
         assert payload["error_class"]
+        if "HTTP 5" in line or "HTTP 429" in line:  # the server's answer, with its fields, for scripts
+            assert payload["status"] == int(line.split("HTTP ")[1][:3])
+        if "may have run" in line:
+            assert payload["may_have_run"] is True
     else:
         assert p.stdout == ""
     return line

@@ -45,13 +45,10 @@ def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str,
             return fanout.report(console, results)
         outcome = submit(connection.client, connection.computer.id, RemoteSession(stateful=False),
                          Code(mode, source, limit))
-        if not outcome.ran:  # the request failed: one line, the client error's status
-            if as_json:
-                console.line(json.dumps(oc.as_json(outcome)))
-            console.error(outcome.error or outcome.verdict)
-            return outcome.exit_status
         if as_json:
             console.line(json.dumps(oc.as_json(outcome)))
+            if not outcome.ran:  # scripts read the JSON; a person reads stderr
+                console.error(outcome.error or outcome.verdict)
             return outcome.exit_status
         return console.report(outcome)
 
