@@ -133,7 +133,7 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
             raise errors.ConfigError(
                 "no API key: set ORGO_API_KEY, pass --api-key, or try the local emulator with --local"
             )
-        from orgorepl.client import AsyncOrgoClient, OrgoClient
+        from orgorepl.client import OrgoClient
 
         client = OrgoClient(api_key=api_key, base_url=base_url, timeout_margin=timeout_margin)
         try:
@@ -143,11 +143,21 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
             raise
         return Connection(client=client, computer=targets[0] if targets else None, base_url=base_url,
                           targets=targets,
-                          make_async=lambda: AsyncOrgoClient(api_key=api_key, base_url=base_url,
-                                                             timeout_margin=timeout_margin),
+                          make_async=_async_factory(api_key, base_url, timeout_margin),
                           _cleanup=[client.close])
 
     return connect
+
+
+def _async_factory(api_key: str, base_url: str, timeout_margin: float) -> Callable[[], Any]:
+    """Makes the async client for fan-out; asyncio loads only when fan-out runs."""
+
+    def make() -> Any:
+        from orgorepl.client.aio import AsyncOrgoClient
+
+        return AsyncOrgoClient(api_key=api_key, base_url=base_url, timeout_margin=timeout_margin)
+
+    return make
 
 
 def local_connector(computer: Any = None, *, data_dir: Path | None = None,
@@ -160,7 +170,7 @@ def local_connector(computer: Any = None, *, data_dir: Path | None = None,
     """
 
     def connect() -> Connection:
-        from orgorepl.client import AsyncOrgoClient, OrgoClient
+        from orgorepl.client import OrgoClient
         from orgorepl.emulator import EmbeddedEmulator
 
         directory = data_dir or paths.local_emulator_dir()
@@ -178,8 +188,7 @@ def local_connector(computer: Any = None, *, data_dir: Path | None = None,
         return Connection(
             client=client, computer=targets[0] if targets else None, base_url=emu.base_url, local=True,
             targets=targets,
-            make_async=lambda: AsyncOrgoClient(api_key=emu.api_key, base_url=emu.base_url,
-                                               timeout_margin=timeout_margin),
+            make_async=_async_factory(emu.api_key, emu.base_url, timeout_margin),
             # the emulator dies with this connection (the end of a command or a session): kill
             # its runs now, without waiting for a graceful server shutdown
             _cleanup=[lambda: emu.stop(wait=False), client.close],

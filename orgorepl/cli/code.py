@@ -28,7 +28,6 @@ def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str,
     """``exec`` and ``bash``: one submission, raw (no session), on one computer or several."""
 
     def work(connection: Connection, console: Console) -> int:
-        from orgorepl import fanout
         from orgorepl import outcome as oc
         from orgorepl.session.carry import RemoteSession
         from orgorepl.submit import Code, submit
@@ -36,6 +35,8 @@ def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str,
         settings = _settings(ctx, conn)
         limit = timeout or (settings.python_timeout if mode is Mode.PYTHON else _ONESHOT_BASH_TIMEOUT)
         if len(connection.targets) > 1:
+            from orgorepl import fanout
+
             targets = [fanout.Target(c, RemoteSession(stateful=False)) for c in connection.targets]
             results = fanout.run(connection.make_async, targets, mode, source, limit,
                                  parallel=conn.get("parallel") or fanout.DEFAULT_PARALLEL)

@@ -30,8 +30,22 @@ Configuration (flags, environment, config file) is resolved by ``config.py``; th
 explicit values only.
 """
 
-from orgorepl.client.aio import AsyncOrgoClient
+from typing import TYPE_CHECKING, Any
+
 from orgorepl.client.core import MAX_BODY_BYTES, RetryPolicy, pick_computer
 from orgorepl.client.sync import OrgoClient
 
+if TYPE_CHECKING:  # pragma: no cover
+    from orgorepl.client.aio import AsyncOrgoClient
+
 __all__ = ["MAX_BODY_BYTES", "AsyncOrgoClient", "OrgoClient", "RetryPolicy", "pick_computer"]
+
+
+def __getattr__(name: str) -> Any:
+    """The async client (and asyncio under it) loads only for fan-out: one-shot commands and the
+    first prompt do not pay for it."""
+    if name == "AsyncOrgoClient":
+        from orgorepl.client.aio import AsyncOrgoClient
+
+        return AsyncOrgoClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
