@@ -1,4 +1,4 @@
-"""Where output goes, and the decisions about it made once: streams, tty, colour, width, pager.
+"""Where output goes, and the decisions about it made once: streams, tty, colour, pager.
 
 httpie's ``Environment`` is the model: one injectable object instead of ``sys.stdout.isatty()``
 and ``os.environ["NO_COLOR"]`` scattered over the front ends.  Every line a command-line front
@@ -16,7 +16,6 @@ Nothing is probed at import time; :meth:`Console.from_env` probes when a command
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,10 +58,6 @@ class Console:
         out_tty, err_tty = _isatty(out), _isatty(err)
         return cls(stdout=out, stderr=err, stdout_isatty=out_tty, stderr_isatty=err_tty,
                    color=use_color(color_setting, isatty=out_tty, env=env), theme=theme)
-
-    @property
-    def width(self) -> int:
-        return shutil.get_terminal_size((100, 24)).columns
 
     # -- text ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from orgorepl import errors
 from orgorepl.exitstatus import ExitStatus
@@ -164,8 +164,6 @@ class Outcome:
             output += "\n"
         return output + traceback
 
-    def with_notes(self, *notes: str) -> Outcome:
-        return replace(self, notes=self.notes + tuple(n for n in notes if n))
 
 
 # --------------------------------------------------------------------------------------------
