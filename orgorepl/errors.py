@@ -20,6 +20,14 @@ exception.  What is here is everything that stops a request from producing a res
         ├── ConnectError            could not connect; the request was not sent
         ├── RequestTimeout          no complete answer in time; the request may have run
         └── MalformedResponseError  an answer that is not the JSON the contract promises
+    TerminalClosedError             the terminal WebSocket closed with a code that is not 1000
+    ├── TerminalAuthError           4001/4401 token refused, 4006 scope, 4007 MFA, 4011 view-only
+    ├── TerminalNotFoundError       4004/4404 no such instance (or 4000 a bad path)
+    ├── TerminalNotRunningError     4003 the computer is not running
+    ├── TerminalIdleError           4008 closed after a long time without input
+    ├── TerminalStoppedError        1001 the computer (or the server) is stopping
+    ├── TerminalUnreachableError    4500 no shell, 4502 the proxy could not reach the computer
+    └── TerminalDroppedError        no close frame at all: the connection dropped
 
 Every ``APIError`` carries ``status``, the server's ``message`` and its ``request_id``.
 ``TransportError`` carries ``may_have_run``: whether user code could have started, which is
@@ -180,6 +188,60 @@ class TransportError(OrgoError):
         if self.may_have_run:
             line += " — the request was sent, so the code may have run; it was not retried"
         return line
+
+
+class TerminalClosedError(OrgoError):
+    """The terminal socket closed with a code that means something went wrong (``protocol``)."""
+
+    exit_status = ExitStatus.SERVER
+
+    def __init__(self, message: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+    def one_line(self) -> str:
+        text = " ".join(str(self.message).split())
+        if self.code is not None:
+            text += f" (close code {self.code})"
+        if self.reason and self.reason.lower() not in text.lower():
+            text += f": {self.reason}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+
+class TerminalAuthError(TerminalClosedError):
+    exit_status = ExitStatus.AUTH
+    hint = "the token is the computer's vnc_password, which rotates on every restart"
+
+
+class TerminalNotFoundError(TerminalClosedError):
+    exit_status = ExitStatus.NOT_FOUND
+    hint = "the socket takes the computer's instance_id, not its id; list computers with `orgorepl computers`"
+
+
+class TerminalNotRunningError(TerminalClosedError):
+    exit_status = ExitStatus.BAD_REQUEST
+    hint = "start it with `orgorepl start`"
+
+
+class TerminalIdleError(TerminalClosedError):
+    exit_status = ExitStatus.NETWORK
+    hint = "open it again; `orgorepl term --reconnect` does so by itself"
+
+
+class TerminalStoppedError(TerminalClosedError):
+    exit_status = ExitStatus.SERVER
+    hint = "it was stopped or restarted: `orgorepl start` if it stays stopped"
+
+
+class TerminalUnreachableError(TerminalClosedError):
+    exit_status = ExitStatus.SERVER
+    hint = "transient on the service's side: try again in a moment"
+
+
+class TerminalDroppedError(TerminalClosedError):
+    exit_status = ExitStatus.NETWORK
+    hint = "is the network up? `orgorepl term --reconnect` reconnects by itself"
 
 
 class ConnectError(TransportError):

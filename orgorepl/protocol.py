@@ -164,6 +164,9 @@ class Computer:
     ram: int | None = None
     cpu: int | None = None
     disk_size_gb: int | None = None
+    instance_id: str | None = None  # what the terminal socket's URL takes (not ``id``)
+    connection_url: str | None = None
+    vnc_password: str | None = field(default=None, repr=False, compare=False)  # the socket's token: a secret
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -183,6 +186,9 @@ class Computer:
             ram=_opt_int(data.get("ram")),
             cpu=_opt_int(data.get("cpu")),
             disk_size_gb=_opt_int(data.get("disk_size_gb")),
+            instance_id=_opt_str(data.get("instance_id") or data.get("fly_instance_id")),
+            connection_url=_opt_str(data.get("connection_url")),
+            vnc_password=_opt_str(data.get("vnc_password")),
             raw=data,
         )
 
@@ -308,3 +314,155 @@ def _opt_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# The terminal WebSocket (contract §8, §13.1): a PTY, JSON text frames both ways
+
+TERMINAL_COLS_DEFAULT = 80
+TERMINAL_ROWS_DEFAULT = 24
+TERMINAL_SIZE_MAX = 1000  # ours: a window larger than this on either side is refused
+TERMINAL_PING_INTERVAL = 20.0  # the contract says every 10-30 s
+
+# Close codes.  The docs list one set, the proxy (orgo-vnc) sends another; both are understood.
+CLOSE_NORMAL = 1000  # the shell exited (after an ``exit`` frame), or the client hung up
+CLOSE_GOING_AWAY = 1001  # the computer (or the server) is stopping
+CLOSE_BAD_PATH = 4000
+CLOSE_AUTH = 4001  # bad or missing token (docs: 4401)
+CLOSE_NOT_RUNNING = 4003  # the computer is not running (docs: part of 4404)
+CLOSE_NO_COMPUTER = 4004  # no such instance: "it is the instance_id field, not the computer UUID"
+CLOSE_SCOPE = 4006
+CLOSE_MFA = 4007
+CLOSE_IDLE = 4008  # closed after a time without input (30 min on the service)
+CLOSE_VIEW_ONLY = 4011  # a view-only grant has no terminal
+CLOSE_DOCS_AUTH = 4401
+CLOSE_DOCS_NOT_FOUND = 4404  # not found or not running
+CLOSE_SPAWN_FAILED = 4500
+CLOSE_UNREACHABLE = 4502  # the proxy could not reach the computer
+
+_CLOSE_ERRORS: dict[int, tuple[type[errors.TerminalClosedError], str]] = {
+    CLOSE_GOING_AWAY: (errors.TerminalStoppedError, "the computer is stopping"),
+    CLOSE_BAD_PATH: (errors.TerminalNotFoundError, "the terminal address is wrong"),
+    CLOSE_AUTH: (errors.TerminalAuthError, "the computer's terminal token was refused"),
+    CLOSE_DOCS_AUTH: (errors.TerminalAuthError, "the computer's terminal token was refused"),
+    CLOSE_NOT_RUNNING: (errors.TerminalNotRunningError, "the computer is not running"),
+    CLOSE_NO_COMPUTER: (errors.TerminalNotFoundError, "no such computer behind the terminal proxy"),
+    CLOSE_DOCS_NOT_FOUND: (errors.TerminalNotFoundError, "the computer was not found or is not running"),
+    CLOSE_SCOPE: (errors.TerminalAuthError, "the token is not for this workspace"),
+    CLOSE_MFA: (errors.TerminalAuthError, "multi-factor authentication is required"),
+    CLOSE_IDLE: (errors.TerminalIdleError, "the terminal was closed after a long time without input"),
+    CLOSE_VIEW_ONLY: (errors.TerminalAuthError, "a view-only grant has no terminal"),
+    CLOSE_SPAWN_FAILED: (errors.TerminalUnreachableError, "the computer could not start a shell"),
+    CLOSE_UNREACHABLE: (errors.TerminalUnreachableError, "the proxy could not reach the computer"),
+}
+AUTH_CLOSE_CODES = frozenset({CLOSE_AUTH, CLOSE_DOCS_AUTH})
+
+
+def terminal_close_error(code: int | None, reason: str = "") -> errors.TerminalClosedError | None:
+    """The error a close code means, or None for a normal close (1000).
+
+    ``code`` None (or 1006) is a connection that dropped without a close frame.
+    """
+    if code == CLOSE_NORMAL:
+        return None
+    reason = " ".join(str(reason or "").split())[:300]
+    if code is None or code == 1006:
+        return errors.TerminalDroppedError("the terminal connection dropped", code=code, reason=reason)
+    cls, message = _CLOSE_ERRORS.get(code, (errors.TerminalClosedError, f"the terminal was closed (code {code})"))
+    return cls(message, code=code, reason=reason)
+
+
+def terminal_socket_url(base_url: str, instance_id: str, token: str, cols: int, rows: int,
+                        connection_url: str | None = None) -> str:
+    """``wss://HOST/desktops/{instance_id}/ws/terminal?token=..&cols=..&rows=..``.
+
+    The computer's ``connection_url`` (``{origin}/desktops/{instance_id}``) is used when it is an
+    http(s) URL; otherwise the origin of the API base URL (the socket is not under ``/api``).
+    """
+    from urllib.parse import urlencode, urlsplit
+
+    base = connection_url if connection_url and connection_url.startswith(("http://", "https://")) else None
+    if base is None:
+        parts = urlsplit(base_url)
+        base = f"{parts.scheme}://{parts.netloc}/desktops/{_seg(instance_id)}"
+    scheme, rest = base.split("://", 1)
+    ws_scheme = "wss" if scheme == "https" else "ws"
+    query = urlencode({"token": token, "cols": int(cols), "rows": int(rows)})
+    return f"{ws_scheme}://{rest.rstrip('/')}/ws/terminal?{query}"
+
+
+def terminal_socket_path(instance_id: str) -> str:
+    """The server side's route (emulator): not under ``/api``, as on the real host."""
+    return f"/desktops/{instance_id}/ws/terminal"
+
+
+def vnc_password_path(computer_id: str) -> str:
+    return f"computers/{_seg(computer_id)}/vnc-password"
+
+
+@dataclass(frozen=True)
+class TerminalFrame:
+    """One server -> client frame: ``output`` (data), ``error`` (message), ``exit`` (code), ``pong``."""
+
+    type: str
+    data: str = ""
+    code: int | None = None
+    message: str = ""
+
+
+def _frame(**fields: Any) -> str:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def input_frame(data: str) -> str:
+    return _frame(type="input", data=data)
+
+
+def resize_frame(cols: int, rows: int) -> str:
+    return _frame(type="resize", cols=int(cols), rows=int(rows))
+
+
+def ping_frame() -> str:
+    return _frame(type="ping")
+
+
+def output_frame(data: str) -> str:
+    return _frame(type="output", data=data)
+
+
+def error_frame(message: str) -> str:
+    return _frame(type="error", message=message)
+
+
+def exit_frame(code: int) -> str:
+    return _frame(type="exit", code=int(code))
+
+
+def pong_frame() -> str:
+    return _frame(type="pong")
+
+
+def parse_client_frame(text: str | bytes) -> dict[str, Any] | None:
+    """A client frame as a dict with a string ``type``, or None when it is not one (ignored)."""
+    try:
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return None
+    return data
+
+
+def parse_terminal_frame(text: str | bytes) -> TerminalFrame:
+    """A server frame; anything that is not one raises MalformedResponseError."""
+    data = parse_client_frame(text)
+    if data is None:
+        raise errors.MalformedResponseError("the terminal sent a frame that is not a JSON object with a type")
+    kind = data["type"]
+    code = data.get("code")
+    return TerminalFrame(
+        type=kind,
+        data=data["data"] if isinstance(data.get("data"), str) else "",
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        message=str(data.get("message") or ""),
+    )
