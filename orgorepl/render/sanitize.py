@@ -21,6 +21,10 @@ is replaced by a visible, harmless spelling, so the user can see that something 
   can name another address than the one it opens, so they are off by default.
 
 One pass of one regular expression with no backtracking, so the cost is linear in the text.
+
+This is the REPL's policy.  The full-screen pass-through (``orgorepl term``) has its own, the
+terminal policy in :mod:`orgorepl.render.screen_filter`: screen control passes there, what could
+act on the local machine (clipboard, title, DCS/APC strings, window operations) is dropped.
 """
 
 from __future__ import annotations
