@@ -141,6 +141,11 @@ class StartComputer:
 
 
 @dataclass(frozen=True)
+class OpenTerminal:
+    reconnect: bool = False
+
+
+@dataclass(frozen=True)
 class EditTargets:
     verb: str  # "list" | "add" | "remove"
     names: tuple[str, ...] = ()
@@ -157,7 +162,7 @@ class ResetSession:
 
 
 Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | EditTargets | ShowState | ResetSession)
+          | Transfer | SwitchTheme | StartComputer | OpenTerminal | EditTargets | ShowState | ResetSession)
 
 
 @dataclass(frozen=True)
@@ -369,6 +374,13 @@ registry.command("start", help="start the computer if it is stopped, and wait un
     _no_arguments("start", StartComputer()))
 registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")(
     _no_arguments("more", PageOutput()))
+
+
+@registry.command("term", help="the computer's terminal, full screen like ssh (~. returns here); --reconnect")
+def _term(ctx: CommandContext, args: str) -> CommandResult:
+    if args.strip() not in ("", "--reconnect"):
+        return CommandResult(text="usage: %term [--reconnect]", error=True)
+    return CommandResult(effects=(OpenTerminal(reconnect=bool(args.strip())),))
 
 
 @registry.command("state", help="every name in the Python session: kept, rebuilt or lost")

@@ -401,6 +401,28 @@ def vnc_password_path(computer_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class TerminalAccess:
+    """What opening a computer's terminal takes: where it is and its current token (a secret)."""
+
+    computer: Computer
+    instance_id: str
+    token: str = field(repr=False)
+
+    def url(self, base_url: str, cols: int, rows: int) -> str:
+        return terminal_socket_url(base_url, self.instance_id, self.token, cols, rows,
+                                   self.computer.connection_url)
+
+
+def password_from_json(data: Any) -> str:
+    """``GET /computers/{id}/vnc-password`` -> ``{"password": ...}``."""
+    data = _require_object(data, "vnc-password", may_have_run=False)
+    password = data.get("password")
+    if not isinstance(password, str) or not password:
+        raise errors.MalformedResponseError("malformed vnc-password reply: 'password' is missing")
+    return password
+
+
+@dataclass(frozen=True)
 class TerminalFrame:
     """One server -> client frame: ``output`` (data), ``error`` (message), ``exit`` (code), ``pong``."""
 

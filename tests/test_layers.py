@@ -18,7 +18,7 @@ LAYERS = [
     ("services", {"config", "themes", "client", "emulator"}),
     ("logic", {"session", "commands", "transcript"}),
     ("presentation", {"render", "ui", "console"}),
-    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay"}),
+    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term"}),
     ("entry", {"cli", "__main__"}),
 ]
 
@@ -28,6 +28,7 @@ THIRD_PARTY = {
     "starlette": {"emulator"},
     "uvicorn": {"emulator"},
     "h11": {"emulator"},
+    "websockets": {"client", "emulator"},
     "prompt_toolkit": {"render", "ui", "console", "repl", "replay"},
     "pygments": {"render", "ui"},
     "click": {"cli"},

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orgorepl.render.screen_filter import MAX_CSI, MAX_STRING, ScreenFilter
+from orgorepl.render.screen_filter import MAX_CSI, MAX_STRING, QUIET_KINDS, ScreenFilter
 
 from test_hostile_paths import PAYLOADS
 from test_render_sanitize import HOSTILE
@@ -83,7 +83,8 @@ def test_screen_programs_pass_byte_for_byte(name):
 def test_less_passes_but_its_title_stack_operations():
     out, f = run(LESS)
     assert out == LESS_PASSED
-    assert f.blocked == {"window operation (CSI t)": 2}
+    assert f.blocked == {"title stack (CSI 22/23 t)": 2}
+    assert f.summary() == ""  # routine: not worth a line after every `less`
 
 
 def test_the_answers_to_queries_go_to_the_remote_so_the_queries_pass():
@@ -107,7 +108,7 @@ BLOCKED = [
     ("OSC 2 title, ST", "\x1b]2;PWNED\x1b\\", "title (OSC 0/1/2)"),
     ("OSC 1 icon name", "\x1b]1;PWNED\x07", "title (OSC 0/1/2)"),
     ("OSC 4 palette", "\x1b]4;1;rgb:ff/00/00\x07", "colour (OSC 4/10/11/...)"),
-    ("OSC 11 background query", "\x1b]11;?\x07", "colour (OSC 4/10/11/...)"),
+    ("OSC 11 background query", "\x1b]11;?\x07", "colour query (OSC 4/10/11/...)"),
     ("OSC 7 cwd", "\x1b]7;file://host/etc\x1b\\", "working directory (OSC 7)"),
     ("OSC 50 font", "\x1b]50;SetProfile=evil\x07", "font (OSC 50)"),
     ("OSC 133 prompt mark", "\x1b]133;A\x07", "shell integration (OSC 133/633)"),
@@ -126,10 +127,10 @@ BLOCKED = [
     ("PM", "\x1b^private\x1b\\", "PM string"),
     ("SOS", "\x1bXstring\x1b\\", "SOS string"),
     ("screen title", "\x1bktitle\x1b\\", "title (screen ESC k)"),
-    ("title report", "\x1b[21t", "window operation (CSI t)"),
+    ("title report", "\x1b[21t", "title report (CSI 20/21 t)"),
     ("resize", "\x1b[8;1;1t", "window operation (CSI t)"),
     ("iconify", "\x1b[2t", "window operation (CSI t)"),
-    ("size report", "\x1b[18t", "window operation (CSI t)"),
+    ("size report", "\x1b[18t", "window report (CSI t)"),
     ("title mode", "\x1b[>3t", "title mode (XTSMTITLE)"),
     ("bell volume", "\x1b[8 t", "bell volume (DECSWBV)"),
     ("keyboard LEDs", "\x1b[1q", "keyboard LEDs (DECLL)"),
@@ -155,7 +156,10 @@ def test_blocked_sequence_is_dropped_and_the_text_around_it_kept(name, seq, kind
     out, f = run(f"before {seq} after\r\n")
     assert out == "before  after\r\n"
     assert f.blocked == {kind: 1}
-    assert f.summary() == f"blocked 1 escape sequence from the remote: {kind} \u00d71"
+    if kind in QUIET_KINDS:  # routine queries and decorations: blocked without a word
+        assert f.summary() == ""
+    else:
+        assert f.summary() == f"blocked 1 escape sequence from the remote: {kind} \u00d71"
 
 
 def test_tmux_passthrough_and_what_it_smuggles_are_both_dropped():
@@ -197,6 +201,14 @@ def test_dec_mode_set_keeps_the_allowed_modes_of_a_combined_sequence():
     out, f = run("\x1b[?3;25;1043h")
     assert out == "\x1b[?25h"
     assert f.blocked == {"column mode (DECCOLM)": 1, "terminal setting (DEC mode)": 1}
+
+
+def test_a_vim_session_blocks_its_routine_queries_without_a_word_but_not_a_clipboard_write():
+    f = ScreenFilter()
+    f.feed("\x1b[22;2t\x1b[22;1t\x1b]10;?\x07\x1b]11;?\x07\x1bP+q436f\x1b\\\x1b[14t\x1b[23;2t\x1b[23;1t")
+    assert sum(f.blocked.values()) == 8 and f.summary() == ""
+    f.feed("\x1b]52;c;AA==\x07")
+    assert f.summary() == "blocked 1 escape sequence from the remote: clipboard (OSC 52) \u00d71"
 
 
 def test_summary_counts_by_kind_most_first():

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from orgorepl import __version__, errors
-from orgorepl.cli import code, computers, tools
+from orgorepl.cli import code, computers, term, tools
 from orgorepl.cli.common import (
     _FLAG_NAMES,
     CONTEXT_SETTINGS,
@@ -113,7 +113,8 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
 
 
 for _command in (code.exec_cmd, code.bash_cmd, computers.computers_cmd, *computers.LIFECYCLE,
-                 *computers.TRANSFER, tools.config_cmd, tools.replay_cmd, tools.themes_cmd, tools.serve_cmd):
+                 *computers.TRANSFER, term.term_cmd, tools.config_cmd, tools.replay_cmd, tools.themes_cmd,
+                 tools.serve_cmd):
     cli.add_command(_command)
 
 

@@ -106,6 +106,9 @@ class AsyncOrgoClient(_ClientCore):
     async def resolve_computer(self, ref: str | None) -> protocol.Computer:
         return await self._run(self._op_resolve_computer(ref))
 
+    async def terminal_access(self, computer_id: str, *, fresh_token: bool = False) -> protocol.TerminalAccess:
+        return await self._run(self._op_terminal_access(computer_id, fresh_token))
+
     async def start(self, computer_id: str) -> dict[str, Any]:
         return await self._run(self._op_lifecycle(computer_id, "start"))
 

@@ -253,6 +253,19 @@ class _ClientCore:
         data = yield self._get(protocol.computer_path(computer_id))
         return protocol.Computer.from_json(data)
 
+    def _op_terminal_access(self, computer_id: str, fresh_token: bool) -> _Op:
+        """The computer as it is now, and its terminal token: the token rotates on every restart,
+        so it is read fresh each time, from /vnc-password when the computer object has none (or
+        when the one it had was just refused)."""
+        computer = yield from self._op_get_computer(computer_id)
+        if not computer.instance_id:
+            raise errors.MalformedResponseError(
+                f"computer {computer.name} has no instance_id: the server offers no terminal for it")
+        token = computer.vnc_password
+        if fresh_token or not token:
+            token = protocol.password_from_json((yield self._get(protocol.vnc_password_path(computer_id))))
+        return protocol.TerminalAccess(computer=computer, instance_id=computer.instance_id, token=token)
+
     def _op_lifecycle(self, computer_id: str, action: str) -> _Op:
         call = self._post(protocol.lifecycle_path(computer_id, action), None, LIFECYCLE_READ_TIMEOUT)
         data = yield call

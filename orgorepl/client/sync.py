@@ -110,6 +110,9 @@ class OrgoClient(_ClientCore):
     def resolve_computer(self, ref: str | None) -> protocol.Computer:
         return self._run(self._op_resolve_computer(ref))
 
+    def terminal_access(self, computer_id: str, *, fresh_token: bool = False) -> protocol.TerminalAccess:
+        return self._run(self._op_terminal_access(computer_id, fresh_token))
+
     def start(self, computer_id: str) -> dict[str, Any]:
         return self._run(self._op_lifecycle(computer_id, "start"))
 

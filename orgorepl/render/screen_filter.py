@@ -130,6 +130,27 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 _OSC_NUMBER = re.compile(r"[0-9]*")
 _OSC_TITLE = re.compile(r"[012];")
 
+_WINDOW_OP = "window operation (CSI t)"
+
+
+def _window_op_kind(params: str) -> str:
+    first = _int(params.split(";")[0], 0)
+    if first in (22, 23):
+        return "title stack (CSI 22/23 t)"
+    if first in (20, 21):
+        return "title report (CSI 20/21 t)"
+    if 11 <= first <= 19:
+        return "window report (CSI t)"
+    return _WINDOW_OP
+
+
+# Blocked, but not worth a word at the end (see ScreenFilter.summary): what programs send routinely.
+QUIET_KINDS = frozenset({
+    "title stack (CSI 22/23 t)", "window report (CSI t)", "colour query (OSC 4/10/11/...)",
+    "termcap query (XTGETTCAP)", "status query (DECRQSS)", "title mode (XTSMTITLE)", "title mode (XTRMTITLE)",
+    "working directory (OSC 7)", "shell integration (OSC 133/633)", "answerback request (ENQ)",
+})
+
 _STRING_INTRO = {"]": "OSC", "P": "DCS", "X": "SOS", "^": "PM", "_": "APC", "k": "screen title"}
 
 _OSC_KINDS = {
@@ -556,11 +577,18 @@ class ScreenFilter:
         return self._modes.restore(self.rows)
 
     def summary(self) -> str:
-        """One line naming what was blocked, or "" when nothing was."""
-        total = sum(self.blocked.values())
+        """One line naming what was blocked, or "" when nothing worth saying was.
+
+        Queries and decorations that ordinary programs send all the time (vim asks for colours and
+        pushes the title, a prompt marks itself with OSC 7 or 133) are blocked without a word: a
+        line after every vim session would teach people to ignore the line that matters, the one
+        about a clipboard write or a title change.
+        """
+        counts = [(kind, count) for kind, count in self.blocked.most_common() if kind not in QUIET_KINDS]
+        total = sum(count for _, count in counts)
         if not total:
             return ""
-        kinds = ", ".join(f"{kind} \u00d7{count}" for kind, count in self.blocked.most_common())
+        kinds = ", ".join(f"{kind} \u00d7{count}" for kind, count in counts)
         noun = "escape sequence" if total == 1 else "escape sequences"
         return f"blocked {total} {noun} from the remote: {kinds}"
 
@@ -723,7 +751,7 @@ class ScreenFilter:
             if number in _OSC_KINDS:
                 return _OSC_KINDS[number]
             if number in _OSC_COLOURS:
-                return "colour (OSC 4/10/11/...)"
+                return "colour query (OSC 4/10/11/...)" if "?" in prefix else "colour (OSC 4/10/11/...)"
             if number == "1337":
                 return "file/image (OSC 1337)" if prefix[5:].startswith("File") else "iTerm2 command (OSC 1337)"
             return f"OSC {number}" if number else "OSC string"
@@ -762,6 +790,8 @@ class ScreenFilter:
             return
         private, params, inter = parts.groups()
         kind = _csi_blocked(private, inter, final)
+        if kind == _WINDOW_OP:
+            kind = _window_op_kind(params)
         if kind:
             self.blocked[kind] += 1
             return
@@ -788,7 +818,7 @@ def _csi_blocked(private: str, inter: str, final: str) -> str:
             return ""
         if inter == " ":
             return "bell volume (DECSWBV)"
-        return "title mode (XTSMTITLE)" if private == ">" else "window operation (CSI t)"
+        return "title mode (XTSMTITLE)" if private == ">" else _WINDOW_OP
     if final == "T" and private == ">" and not inter:
         return "title mode (XTRMTITLE)"
     if final == "q":

@@ -109,6 +109,9 @@ class BatchHost:
     def session_reset(self) -> None:
         pass
 
+    def terminal_fds(self) -> tuple[int, int] | None:
+        return None  # batch input is a script, not a person at a terminal
+
 
 def run_batch(connect: Connector, options: ReplOptions, script: str, *, stdout: TextIO | None = None,
               stderr: TextIO | None = None, console: Console | None = None) -> int:

@@ -67,6 +67,10 @@ class Host(Protocol):
 
     def session_reset(self) -> None: ...
 
+    def terminal_fds(self) -> tuple[int, int] | None:
+        """(input, output) descriptors of the user's terminal, or None when there is none."""
+        ...
+
 
 def apply(host: Host, result: cmd.CommandResult) -> None:
     """Show the command's text, then carry out its effects in order."""
@@ -151,6 +155,21 @@ def _start(host: Host, effect: Any) -> None:
               else f"{done.computer.name} is running ({done.waited:.1f}s)")
 
 
+def _terminal(host: Host, effect: cmd.OpenTerminal) -> None:
+    fds = host.terminal_fds()
+    if fds is None:
+        host.show("%term needs a terminal: run `orgorepl term` from one", error=True)
+        return
+    connection = host.call(lambda c, cancelled: c, phase="connecting to {computer}", timeout=None)
+    if connection is None:
+        return
+    from orgorepl import term
+
+    end = term.run_on(connection, in_fd=fds[0], out_fd=fds[1], reconnect=effect.reconnect)
+    for text, error in end.lines():
+        host.show(text, error=error)
+
+
 def _housekeeping(host: Host, program: str, phase: str, failure: str) -> str | None:
     """Run one of the session's own programs on the computer; its output, or None (said why)."""
     result = host.call(
@@ -193,6 +212,7 @@ EFFECTS: dict[type, Callable[[Host, Any], None]] = {
     cmd.Transfer: _transfer,
     cmd.SwitchTheme: lambda host, e: host.switch_theme(e.name),
     cmd.StartComputer: _start,
+    cmd.OpenTerminal: _terminal,
     cmd.EditTargets: lambda host, e: host.edit_targets(e.verb, e.names),
     cmd.ShowState: _show_state,
     cmd.ResetSession: _reset,

@@ -14,6 +14,7 @@ Policies that live here and nowhere else:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -353,6 +354,13 @@ class InteractiveRepl:
 
     def computer_status(self, status: str) -> None:
         self.state.computer_status = status
+
+    def terminal_fds(self) -> tuple[int, int] | None:
+        try:
+            fds = self.input.fileno(), self.output.fileno()
+        except (NotImplementedError, AttributeError, ValueError, OSError):
+            return None
+        return fds if all(os.isatty(fd) for fd in fds) else None
 
     def clear_screen(self) -> None:
         self.output.erase_screen()
