@@ -205,8 +205,9 @@ def test_dec_mode_set_keeps_the_allowed_modes_of_a_combined_sequence():
 
 def test_a_vim_session_blocks_its_routine_queries_without_a_word_but_not_a_clipboard_write():
     f = ScreenFilter()
-    f.feed("\x1b[22;2t\x1b[22;1t\x1b]10;?\x07\x1b]11;?\x07\x1bP+q436f\x1b\\\x1b[14t\x1b[23;2t\x1b[23;1t")
-    assert sum(f.blocked.values()) == 8 and f.summary() == ""
+    f.feed("\x1b[22;2t\x1b[22;1t\x1b]10;?\x07\x1b]11;?\x07\x1bP+q436f\x1b\\\x1b[14t\x1b[23;2t\x1b[23;1t"
+           "\x1bPzz\x1b\\")
+    assert sum(f.blocked.values()) == 9 and f.summary() == ""
     f.feed("\x1b]52;c;AA==\x07")
     assert f.summary() == "blocked 1 escape sequence from the remote: clipboard (OSC 52) \u00d71"
 

@@ -149,6 +149,7 @@ QUIET_KINDS = frozenset({
     "title stack (CSI 22/23 t)", "window report (CSI t)", "colour query (OSC 4/10/11/...)",
     "termcap query (XTGETTCAP)", "status query (DECRQSS)", "title mode (XTSMTITLE)", "title mode (XTRMTITLE)",
     "working directory (OSC 7)", "shell integration (OSC 133/633)", "answerback request (ENQ)",
+    "probe (DCS zz)",
 })
 
 _STRING_INTRO = {"]": "OSC", "P": "DCS", "X": "SOS", "^": "PM", "_": "APC", "k": "screen title"}
@@ -176,6 +177,7 @@ _DCS_KINDS = [
     (re.compile(r"[0-9;]*\|"), "user-defined keys (DECUDK)"),
     (re.compile(r"[0-9;]*\{"), "soft font (DECDLD)"),
     (re.compile(r"tmux;"), "tmux passthrough (DCS)"),
+    (re.compile(r"zz$"), "probe (DCS zz)"),  # vim checks whether the terminal swallows a DCS
 ]
 
 # DEC private modes removed from a set/reset (the module doc says why).
