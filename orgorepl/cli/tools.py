@@ -125,7 +125,10 @@ def themes_cmd(ctx, no_color) -> None:
               help="Processes each run may have at once (0: no limit).")
 @click.option("--latency", type=click.IntRange(0, 60000), default=0, metavar="MS",
               help="Add MS milliseconds to every exec/bash answer, like a real network round trip.")
-def serve_cmd(host, port, api_key, count, data_dir, executor, memory, max_processes, latency) -> None:
+@click.option("--terminal-idle", type=click.FloatRange(0, 525600, min_open=True), default=30.0, show_default=True,
+              metavar="MINUTES", help="Close a terminal socket after MINUTES without input (code 4008).")
+def serve_cmd(host, port, api_key, count, data_dir, executor, memory, max_processes, latency,
+              terminal_idle) -> None:
     """Serve a local emulator of the Orgo API (base URL http://HOST:PORT/api)."""
     from pathlib import Path
 
@@ -142,7 +145,7 @@ def serve_cmd(host, port, api_key, count, data_dir, executor, memory, max_proces
             limits = Limits(memory=size or None,
                             processes=defaults.processes if max_processes is None else (max_processes or None))
         serve(host=host, port=port, api_key=api_key, computers=count, data_dir=directory, echo=click.echo,
-              limits=limits, executor=executor, latency=latency / 1000)
+              limits=limits, executor=executor, latency=latency / 1000, terminal_idle=terminal_idle * 60)
     except ValueError as exc:
         Console.from_env().error(str(exc), prefix="orgorepl serve: ")
         sys.exit(int(ExitStatus.USAGE))

@@ -10,12 +10,16 @@ Limits per run (ours; the real API documents none), see ``limits``: wall time (t
 request body (16 MiB, 413 beyond).
 
 Modules, bottom up: ``limits`` (the numbers and how a reached limit is worded), ``cgroups`` and
-``containment`` (a run's processes kept together: process group, cgroup or watchdog),
+``containment`` (a run's processes kept together: process group or session, cgroup or watchdog),
 ``procs`` (supervising one run: pipes, cap, timeout), ``_cell``/``_child``/``_zygote`` (the
 interpreter side of exec, stdlib only), ``zygote`` and ``executors`` (starting an exec: forked
 from a warm zygote, or spawned), ``runtime`` (all of it for one emulator), ``execution`` (exec
-and bash semantics), ``state`` (ids, names, homes), ``app`` (HTTP), ``server`` (threads,
+and bash semantics), ``terminal`` (the terminal WebSocket: a login bash in a PTY per socket),
+``state`` (ids, names, homes), ``app`` (HTTP and the terminal's route), ``server`` (threads,
 sockets, ``serve``).
+
+The terminal WebSocket is at ``ws://HOST:PORT/desktops/{instance_id}/ws/terminal?token=<vnc_password>``
+(``EmbeddedEmulator.terminal_url``); see docs/emulator.md, "Terminal".
 """
 
 from orgorepl.emulator.app import create_app

@@ -1,5 +1,9 @@
 """The HTTP face of the emulator: Orgo's paths, statuses and JSON shapes (contract §0-4, 6, 9, 12).
 
+Plus the terminal WebSocket (contract §8, §13.1) at ``/desktops/{instance_id}/ws/terminal``, not
+under ``/api``, as on the real host: it is accepted, then checked (instance id, token, status) and
+closed with the proxy's codes when a check fails; the terminal itself is ``terminal``'s.
+
 Every answer is a JSON object, errors included (``{"error", "request_id", ...}``): the official
 SDK turns a non-JSON 2xx into a connection error and indexes error bodies as objects, so no
 framework HTML or plain text may ever escape, not for 404, 405, a body too large or a crash.
@@ -14,7 +18,6 @@ import contextlib
 import hmac
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,19 +27,21 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, Router
+from starlette.routing import Mount, Route, Router, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from orgorepl import protocol
 from orgorepl.emulator.containment import Refused, SpawnError
 from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
 from orgorepl.emulator.limits import Limits
-from orgorepl.emulator.runtime import Runtime
+from orgorepl.emulator.runtime import Runtime, child_env
 from orgorepl.emulator.state import (
     RESOLUTION,
     ComputerRecord,
     EmulatorState,
     WorkspaceRecord,
 )
+from orgorepl.emulator.terminal import IDLE_DEFAULT, TERM, window_size
 
 log = logging.getLogger("orgorepl.emulator")
 
@@ -177,7 +182,7 @@ def computer_json(state: EmulatorState, c: ComputerRecord, request: Request) -> 
         "created_at": c.created_at,
         "instance_id": c.instance_id, "fly_instance_id": c.instance_id,
         "hostname": hostname,
-        "connection_url": None,  # no desktop, VNC or WebSockets here
+        "connection_url": f"{origin}/desktops/{c.instance_id}",  # + /ws/terminal: the terminal socket
         "vnc_password": c.vnc_password,
         "instance_details": (
             {"id": c.instance_id, "resolution": RESOLUTION, "webrtc": False} if c.running else None
@@ -288,10 +293,24 @@ async def bash_command(request: Request) -> Reply:
         raise ApiError(500, str(exc), upstream_status=408, output=exc.output) from None
 
 
+async def vnc_password(request: Request) -> Reply:
+    """The terminal's token (contract §13.1); it changes on every start and restart."""
+    computer = _computer(request)
+    return Reply({"password": computer.vnc_password, "desktop_api_token": computer.desktop_api_token})
+
+
+def _power_off(request: Request, computer: ComputerRecord, reason: str) -> None:
+    """Memory is lost on stop and restart: so are its processes, and its terminals close (1001)."""
+    runtime = _runtime(request)
+    runtime.terminals.close_computer(computer.id, reason)  # first: they must say 1001, not "exit"
+    runtime.containment.kill(owner=computer.id)
+
+
 async def start_computer(request: Request) -> Reply:
     computer = _computer(request)
     if computer.running:
         raise ApiError(409, "Computer is not stopped (it is already running)")
+    computer.new_credentials()  # a new VNC password on every boot (§13.1)
     computer.status = "running"
     return Reply({"success": True, "status": "starting"})
 
@@ -301,16 +320,74 @@ async def stop_computer(request: Request) -> Reply:
     if not computer.running:
         raise ApiError(409, "Computer is not running (it is already stopped)")
     computer.status = "stopped"
-    _runtime(request).containment.kill(owner=computer.id)  # memory is lost on stop: so are its processes
+    _power_off(request, computer, "the computer is stopping")
     return Reply({"success": True, "status": "stopping"})
 
 
 async def restart_computer(request: Request) -> Reply:
     computer = _computer(request)
-    _runtime(request).containment.kill(owner=computer.id)
+    _power_off(request, computer, "the computer is restarting")
+    computer.new_credentials()  # rotates on restart (§3)
     computer.status = "running"
-    computer.vnc_password = secrets.token_hex(8)  # rotates on restart (§3)
     return Reply({"success": True, "status": "restarting"})
+
+
+# -------------------------------------------------------------------------------- the terminal
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):  # the client may be gone already
+        await websocket.close(code, reason)
+
+
+async def terminal_socket(websocket: WebSocket) -> None:
+    """``/desktops/{instance_id}/ws/terminal?token=..&cols=..&rows=..``: accepted, checked, served.
+
+    The checks answer as the real proxy does, with a close after the handshake: the emulator
+    shutting down 1001, an unknown instance id 4004 (with a hint when it is a computer's ``id``),
+    a missing or wrong token 4001, a stopped computer 4003, a window size past
+    ``TERMINAL_SIZE_MAX`` 4000.
+    """
+    try:
+        await websocket.accept()
+    except Exception:
+        return
+    state: EmulatorState = websocket.app.state.emulator
+    runtime: Runtime = websocket.app.state.runtime
+    if runtime.terminals.closing:
+        await _refuse(websocket, protocol.CLOSE_GOING_AWAY, "the emulator is shutting down")
+        return
+    instance_id = websocket.path_params.get("instance_id", "")
+    computer = state.computer_by_instance(instance_id)
+    if computer is None:
+        if state.computer(instance_id) is not None:
+            await _refuse(websocket, protocol.CLOSE_NO_COMPUTER,
+                          "It is the instance_id field, not the computer UUID")
+        else:
+            await _refuse(websocket, protocol.CLOSE_NO_COMPUTER, "No computer has this instance_id")
+        return
+    query = websocket.query_params
+    token = query.get("token") or ""
+    if not token:
+        await _refuse(websocket, protocol.CLOSE_AUTH, "Missing token: pass ?token=<vnc_password>")
+        return
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), computer.vnc_password.encode("utf-8")):
+        await _refuse(websocket, protocol.CLOSE_AUTH, "Invalid token: fetch the computer's current vnc_password")
+        return
+    if not computer.running:
+        await _refuse(websocket, protocol.CLOSE_NOT_RUNNING, "The computer is not running")
+        return
+    size = window_size(query.get("cols") or protocol.TERMINAL_COLS_DEFAULT,
+                       query.get("rows") or protocol.TERMINAL_ROWS_DEFAULT)
+    if size is None:
+        await _refuse(websocket, protocol.CLOSE_BAD_PATH,
+                      f"cols and rows must be whole numbers 1..{protocol.TERMINAL_SIZE_MAX}")
+        return
+    try:
+        await runtime.terminals.serve(websocket, computer, {**child_env(computer), "TERM": TERM}, *size)
+    except Exception:  # a bug of ours: the client gets a close, the log the traceback
+        log.exception("terminal of computer %s failed", computer.id)
+        await _refuse(websocket, 1011, "Internal error in the orgorepl emulator")
 
 
 def _listing_key(request: Request) -> str:
@@ -380,7 +457,8 @@ async def on_crash(request: Request, exc: Exception) -> Reply:
 
 
 def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: str | None = None,
-               containment: str = "auto", latency: float = 0.0) -> Starlette:
+               containment: str = "auto", latency: float = 0.0,
+               terminal_idle: float = IDLE_DEFAULT) -> Starlette:
     """The ASGI app for one emulator state; its shutdown kills every child it started.
 
     ``executor`` is ``"zygote"`` (fork from a warm interpreter; the default on Linux) or
@@ -388,8 +466,10 @@ def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: 
     ``"cgroup"`` or ``"watchdog"`` (see ``containment``).  ``latency`` (seconds) is added to
     every exec and bash answer, to stand for the network and VM round trip of a real cloud
     computer (the fan-out benchmark measures what overlapping that wait is worth).
+    ``terminal_idle`` (seconds) closes a terminal socket that got no input frame for that long
+    (4008), as the service does after 30 minutes.
     """
-    runtime = Runtime(limits, executor, containment)
+    runtime = Runtime(limits, executor, containment, terminal_idle=terminal_idle)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -405,6 +485,7 @@ def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: 
         Route("/computers/{computer_id}/start", start_computer, methods=["POST"]),
         Route("/computers/{computer_id}/stop", stop_computer, methods=["POST"]),
         Route("/computers/{computer_id}/restart", restart_computer, methods=["POST"]),
+        Route("/computers/{computer_id}/vnc-password", vnc_password, methods=["GET"]),
         Route("/workspaces", workspaces, methods=["GET", "POST"]),
         Route("/workspaces/{workspace_id}", get_workspace, methods=["GET"]),
         Route("/projects", workspaces, methods=["GET", "POST"]),
@@ -418,7 +499,8 @@ def create_app(state: EmulatorState, *, limits: Limits | None = None, executor: 
     }
     app = Starlette(
         # no trailing-slash redirects: a 307 has no JSON body (an unknown path is a JSON 404)
-        routes=[Mount("/api", app=Router(routes, redirect_slashes=False))],
+        routes=[Mount("/api", app=Router(routes, redirect_slashes=False)),
+                WebSocketRoute(protocol.terminal_socket_path("{instance_id}"), terminal_socket)],
         exception_handlers=handlers,
         middleware=[Middleware(BodyLimit, limit=runtime.limits.body),
                     Middleware(BearerAuth, api_key=state.api_key)],

@@ -1,16 +1,19 @@
 """Every run's processes, kept together so they can be limited, counted and killed as one.
 
 A run is a *cage*: its own process group (the child is the group leader) and, when the machine
-allows it, its own cgroup (``cgroups``).  The containment is per emulator and decides, once,
-how the process limit is enforced:
+allows it, its own cgroup (``cgroups``).  A terminal (``terminal``) is a cage by *session*
+instead: its login shell is a session leader with job control, which puts every job it starts
+(``sleep 100 &``, a pipeline) in a process group of its own, so its cage counts and kills every
+process of the session (the ``session`` field of ``/proc/PID/stat``), not one group.  The
+containment is per emulator and decides, once, how the process limit is enforced:
 
 * ``cgroup``: the kernel refuses a fork past ``pids.max``, the memory controller holds the
   run's processes together to the memory limit, and killing a cage also reaches processes that
   left its process group;
 * ``watchdog`` (no usable cgroup): every 50 ms while runs are alive, a scan of ``/proc``
-  counts the tasks of each run's process group and kills a group that reached the cap; when
-  not root, ``RLIMIT_NPROC`` is set as well (the user's current task count plus twice the
-  cap), so the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so
+  counts the tasks of each run's process group (a terminal's session) and kills one that
+  reached the cap; when not root, ``RLIMIT_NPROC`` is set as well (the user's current task
+  count plus twice the cap), so the kernel bounds the growth between two scans.  Root ignores ``RLIMIT_NPROC``, so
   there the watchdog alone stands between a fork bomb and the machine.  Without /proc (macOS)
   neither works: only the wall time and output limits hold there.
 
@@ -44,12 +47,17 @@ class SpawnError(Exception):
 
 
 class Cage:
-    """One run's processes: a process group, maybe a cgroup, and which limits it reached."""
+    """One run's processes: a process group (or a session), maybe a cgroup, and the limits it reached.
 
-    def __init__(self, owner: str, cgroup: CgroupRun | None, nproc: int | None):
+    ``pgid`` is the leader's pid, which is also the id of its group and, for a ``session`` cage
+    (a terminal, whose leader called ``setsid``), of its session.
+    """
+
+    def __init__(self, owner: str, cgroup: CgroupRun | None, nproc: int | None, *, session: bool = False):
         self.owner = owner
         self.cgroup = cgroup
         self.nproc = nproc
+        self.session = session
         self.pgid: int | None = None
         self.watchdog_hit = False
 
@@ -59,14 +67,30 @@ class Cage:
 
     def kill(self) -> None:
         if self.pgid is not None:
+            if self.session:  # every job of the session; the leader's own group also without /proc
+                _kill_session(self.pgid)
             _killpg(self.pgid)
         if self.cgroup is not None:
             self.cgroup.kill()
 
+    def hang_up(self) -> None:
+        """SIGHUP to every process of the cage (a terminal's polite first word before ``kill``)."""
+        pids: set[int] = set()
+        if self.pgid is not None:
+            pids.update(_members(self.pgid, session=self.session))
+        if self.cgroup is not None:
+            pids.update(self.cgroup.pids())
+        for pid in pids:
+            _signal(pid, signal.SIGHUP)
+
     def alive(self) -> bool:
         if self.cgroup is not None and self.cgroup.populated():
             return True
-        return self.pgid is not None and _group_alive(self.pgid)
+        if self.pgid is None:
+            return False
+        if _group_alive(self.pgid):  # the leader's own group: the cheap test first
+            return True
+        return self.session and bool(_members(self.pgid, session=True))
 
     def hits(self) -> set[str]:
         found = self.cgroup.hits() if self.cgroup is not None else set()
@@ -102,8 +126,11 @@ class Containment:
                 self._mode = "cgroup" if self._tree is not None else "watchdog"
             return self._mode
 
-    def open(self, owner: str) -> Cage:
-        """A cage for a new run; raises Refused once the emulator is closing."""
+    def open(self, owner: str, *, session: bool = False) -> Cage:
+        """A cage for a new run (``session``: one kept together by session, for a terminal).
+
+        Raises Refused once the emulator is closing, SpawnError when the cgroup cannot be made.
+        """
         if self.closed:
             raise Refused("the emulator is shutting down")
         mode = self.mode
@@ -117,7 +144,7 @@ class Containment:
             if mode == "watchdog" and self.limits.processes and os.geteuid() != 0:
                 tasks = user_tasks()  # a backstop above the cap, so the watchdog still sees it reached
                 nproc = tasks + 2 * self.limits.processes if tasks is not None else None
-            cage = Cage(owner, cgroup, nproc)
+            cage = Cage(owner, cgroup, nproc, session=session)
             self._cages.add(cage)
             return cage
 
@@ -137,9 +164,9 @@ class Containment:
         must still count, so that the caller is told and the rest is killed with it.
         """
         cap = self.limits.processes
-        if self.mode != "watchdog" or not cap or cage.pgid is None or not _group_alive(cage.pgid):
+        if self.mode != "watchdog" or not cap or cage.pgid is None or not cage.alive():
             return
-        if group_tasks({cage.pgid}).get(cage.pgid, 0) >= cap:
+        if cage_tasks([cage]).get(cage, 0) >= cap:
             cage.watchdog_hit = True
 
     def release(self, cage: Cage) -> None:
@@ -161,11 +188,11 @@ class Containment:
         with self._lock:
             cages = list(self._cages)
         pids: set[int] = set()
-        groups = {c.pgid for c in cages if c.pgid is not None}
-        for entry in _proc_entries():
-            fields = _stat_fields(entry)
-            if fields and len(fields) > 2 and fields[0] not in ("Z", "X") and int(fields[2]) in groups:
-                pids.add(int(entry))
+        groups = {c.pgid for c in cages if c.pgid is not None and not c.session}
+        sessions = {c.pgid for c in cages if c.pgid is not None and c.session}
+        for pid, _, pgrp, sid, _ in _processes():
+            if pgrp in groups or sid in sessions:
+                pids.add(pid)
         for cage in cages:
             if cage.cgroup is not None:
                 pids.update(cage.cgroup.pids())
@@ -196,15 +223,15 @@ class Containment:
 
     def _tick(self) -> None:
         with self._lock:
-            groups = {c.pgid: c for c in self._cages if c.pgid is not None}
-        if not groups or self.closed:
+            cages = [c for c in self._cages if c.pgid is not None]
+        if not cages or self.closed:
             self._watching = False
             return
         cap = self.limits.processes or 0
-        for pgid, tasks in group_tasks(set(groups)).items():
+        for cage, tasks in cage_tasks(cages).items():
             if tasks >= cap:  # as pids.max: reaching the cap is the limit
-                groups[pgid].watchdog_hit = True
-                groups[pgid].kill()
+                cage.watchdog_hit = True
+                cage.kill()
         with self._lock:
             self._prune_locked()
         asyncio.get_running_loop().call_later(WATCH_INTERVAL, self._tick)
@@ -229,19 +256,44 @@ def _proc_entries() -> list[str]:
         return []
 
 
-def group_tasks(pgids: set[int]) -> dict[int, int]:
-    """Tasks (threads included, as ``pids.max`` counts them) per process group, for some groups."""
-    counts: dict[int, int] = {}
+def _processes() -> list[tuple[int, str, int, int, int]]:
+    """(pid, state, process group, session, threads) of every live process (zombies left out)."""
+    found = []
     for entry in _proc_entries():
-        if not entry.isdigit():
-            continue
         fields = _stat_fields(entry)
         if fields is None or len(fields) < 18 or fields[0] in ("Z", "X"):
             continue
-        pgid = int(fields[2])
-        if pgid in pgids:
-            counts[pgid] = counts.get(pgid, 0) + int(fields[17])
+        try:
+            found.append((int(entry), fields[0], int(fields[2]), int(fields[3]), int(fields[17])))
+        except ValueError:
+            continue
+    return found
+
+
+def group_tasks(pgids: set[int]) -> dict[int, int]:
+    """Tasks (threads included, as ``pids.max`` counts them) per process group, for some groups."""
+    counts: dict[int, int] = {}
+    for _, _, pgrp, _, threads in _processes():
+        if pgrp in pgids:
+            counts[pgrp] = counts.get(pgrp, 0) + threads
     return counts
+
+
+def cage_tasks(cages: list[Cage]) -> dict[Cage, int]:
+    """Tasks per cage, by process group or by session as each cage is kept, in one scan."""
+    groups = {c.pgid: c for c in cages if c.pgid is not None and not c.session}
+    sessions = {c.pgid: c for c in cages if c.pgid is not None and c.session}
+    counts: dict[Cage, int] = {}
+    for _, _, pgrp, sid, threads in _processes():
+        cage = sessions.get(sid) or groups.get(pgrp)
+        if cage is not None:
+            counts[cage] = counts.get(cage, 0) + threads
+    return counts
+
+
+def _members(leader: int, *, session: bool) -> list[int]:
+    """Live processes of a session (or a process group)."""
+    return [pid for pid, _, pgrp, sid, _ in _processes() if (sid if session else pgrp) == leader]
 
 
 def user_tasks(uid: int | None = None) -> int | None:
@@ -276,3 +328,22 @@ def _killpg(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_session(sid: int, rounds: int = 16) -> None:
+    """SIGKILL every process of a session, again for any that a fork in flight added meanwhile."""
+    killed: set[int] = set()
+    for _ in range(rounds):
+        fresh = set(_members(sid, session=True)) - killed
+        if not fresh:
+            return
+        for pid in fresh:
+            _signal(pid, signal.SIGKILL)
+        killed |= fresh

@@ -6,6 +6,10 @@ first, so a 300 s cell cannot hold the server's graceful shutdown open.
 
 uvicorn answers a request it cannot parse (bad request line, headers too large, ...) itself,
 in plain text; ``JsonH11Protocol`` makes that answer a contract-shaped JSON 400 as well.
+
+WebSockets (the terminal) use uvicorn's ``websockets-sansio`` protocol.  On shutdown uvicorn
+closes every open socket with 1012 before the app hears of it; ``EmulatorServer`` first closes
+the terminals itself, with the 1001 the real service sends when a computer goes away.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import socket
 import threading
@@ -20,15 +25,18 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from orgorepl import protocol
 from orgorepl.emulator.app import create_app
 from orgorepl.emulator.limits import Limits, size_text
 from orgorepl.emulator.runtime import Runtime, check_options
 from orgorepl.emulator.state import ComputerRecord, EmulatorState
+from orgorepl.emulator.terminal import IDLE_DEFAULT, idle_text
 
 START_TIMEOUT = 30.0
 GRACEFUL_SHUTDOWN = 2  # seconds uvicorn waits for in-flight requests before cancelling them
@@ -50,6 +58,21 @@ class _ShutdownNoise(logging.Filter):
 
 
 _NOISE = _ShutdownNoise()
+
+
+class _HideTokens(logging.Filter):
+    """uvicorn logs each WebSocket's path with its query: the terminal's token must not be in a log."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self._TOKEN.sub(r"\1<hidden>", message), ()
+        return True
+
+
+_HIDE_TOKENS = _HideTokens()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -98,29 +121,48 @@ class JsonH11Protocol(H11Protocol):
         self.transport.close()
 
 
+class EmulatorServer(uvicorn.Server):
+    """uvicorn's server, but the terminals close with 1001 before uvicorn closes sockets (1012)."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime):
+        super().__init__(config)
+        self.runtime = runtime
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.runtime.terminals.aclose()
+        await super().shutdown(sockets)
+
+
 def _server(state: EmulatorState, *, quiet: bool, limits: Limits | None, executor: str | None,
-            containment: str, latency: float = 0.0) -> tuple[uvicorn.Server, Runtime]:
-    app = create_app(state, limits=limits, executor=executor, containment=containment, latency=latency)
+            containment: str, latency: float = 0.0,
+            terminal_idle: float = IDLE_DEFAULT) -> tuple[uvicorn.Server, Runtime]:
+    app = create_app(state, limits=limits, executor=executor, containment=containment, latency=latency,
+                     terminal_idle=terminal_idle)
     config = uvicorn.Config(
-        app, loop="asyncio", http=JsonH11Protocol, ws="none", lifespan="on",
+        app, loop="asyncio", http=JsonH11Protocol, ws="websockets-sansio", lifespan="on",
         log_level="error" if quiet else "info", access_log=not quiet,
         log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN, server_header=False,
     )
-    return uvicorn.Server(config), app.state.runtime
+    logging.getLogger("uvicorn.error").addFilter(_HIDE_TOKENS)  # idempotent: a filter is added once
+    runtime: Runtime = app.state.runtime
+    return EmulatorServer(config, runtime), runtime
 
 
 class EmbeddedEmulator:
     """The emulator on a background thread of this process (``--local``, tests).
 
-    ``limits``, ``executor`` and ``containment`` are those of ``create_app``.
+    ``limits``, ``executor``, ``containment``, ``latency`` and ``terminal_idle`` (seconds) are
+    those of ``create_app``.  The terminal socket of a computer is at ``ws_url(computer)``.
     """
 
     def __init__(self, data_dir: Path, computers: int = 1, api_key: str | None = None,
                  host: str = "127.0.0.1", port: int = 0, *, limits: Limits | None = None,
-                 executor: str | None = None, containment: str = "auto", latency: float = 0.0):
-        check_options(executor, containment)
+                 executor: str | None = None, containment: str = "auto", latency: float = 0.0,
+                 terminal_idle: float = IDLE_DEFAULT):
+        check_options(executor, containment, terminal_idle)
         self.latency = latency
+        self.terminal_idle = terminal_idle
         self.data_dir = Path(data_dir)
         self.count = computers
         self.api_key = api_key or secrets.token_urlsafe(32)
@@ -148,6 +190,27 @@ class EmbeddedEmulator:
     def workspace_name(self) -> str:
         return self._started().workspaces[0].name
 
+    @property
+    def origin(self) -> str:
+        """``http://HOST:PORT``: where the terminal sockets are (``base_url`` without ``/api``)."""
+        return self.base_url[:-len("/api")] if self.base_url.endswith("/api") else self.base_url
+
+    def terminal_url(self, computer: ComputerRecord, token: str | None = None, cols: int | None = None,
+                     rows: int | None = None) -> str:
+        """``ws://HOST:PORT/desktops/{instance_id}/ws/terminal?token=..`` for one of our computers.
+
+        ``token`` defaults to the computer's current ``vnc_password``; ``cols``/``rows`` are left
+        out unless given (the server's defaults are 80x24).
+        """
+        query = {"token": computer.vnc_password if token is None else token}
+        if cols is not None:
+            query["cols"] = str(cols)
+        if rows is not None:
+            query["rows"] = str(rows)
+        self._started()
+        origin = "ws" + self.origin[len("http"):]
+        return f"{origin}{protocol.terminal_socket_path(computer.instance_id)}?{urlencode(query)}"
+
     def _started(self) -> EmulatorState:
         if self._state is None:
             raise RuntimeError("the emulator is not started: call start() first")
@@ -160,7 +223,8 @@ class EmbeddedEmulator:
         logging.getLogger("asyncio").addFilter(_NOISE)  # idempotent: a filter is added once
         state = EmulatorState.open(self.data_dir, self.count, self.api_key)
         server, runtime = _server(state, quiet=True, limits=self.limits, executor=self.executor,
-                                  containment=self.containment, latency=self.latency)
+                                  containment=self.containment, latency=self.latency,
+                                  terminal_idle=self.terminal_idle)
         sock = bind_socket(self.host, self.port)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name="orgorepl-emulator", daemon=True)
@@ -214,15 +278,15 @@ def describe_runs(runtime: Runtime) -> str:
 def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None, computers: int = 1,
           data_dir: Path | None = None, echo: Callable[[str], object] = print, *,
           limits: Limits | None = None, executor: str | None = None, containment: str = "auto",
-          latency: float = 0.0) -> None:
-    """Serve in the foreground until Ctrl-C or SIGTERM.
+          latency: float = 0.0, terminal_idle: float = IDLE_DEFAULT) -> None:
+    """Serve in the foreground until Ctrl-C or SIGTERM (``terminal_idle`` in seconds).
 
     Raises ValueError for a non-loopback host without an explicit key (anyone who can reach the
     port could run commands as this user) and OSError when the port cannot be bound.
     """
     if data_dir is None:
         raise ValueError("serve() needs a data_dir")
-    check_options(executor, containment)
+    check_options(executor, containment, terminal_idle)
     if not api_key and not is_loopback(host):
         raise ValueError(
             f"refusing to listen on {host}, which is not a loopback address, without an explicit "
@@ -232,7 +296,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None,
     key = api_key or secrets.token_urlsafe(32)
     state = EmulatorState.open(Path(data_dir), computers, key)
     server, runtime = _server(state, quiet=False, limits=limits, executor=executor,
-                              containment=containment, latency=latency)
+                              containment=containment, latency=latency, terminal_idle=terminal_idle)
     sock = bind_socket(host, port)
     try:
         base_url = base_url_of(sock)
@@ -242,6 +306,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, api_key: str | None = None,
         for computer in state.computers:
             echo(f"  computer {computer.id}  {computer.name}  home {computer.home}")
         echo(describe_runs(runtime))
+        origin = "ws" + base_url[len("http"):-len("/api")]
+        echo(f"Terminals: {origin}{protocol.terminal_socket_path('<instance_id>')}?token=<vnc_password>, "
+             f"closed after {idle_text(runtime.terminals.idle)} without input")
         echo(f"Try: ORGO_BASE_URL={base_url} ORGO_API_KEY=<key> orgorepl   (Ctrl-C stops the emulator)")
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -57,11 +57,18 @@ class ComputerRecord:
     instance_id: str
     home: Path
     status: str = "running"
+    # the terminal socket's token (``?token=``) and its companion; new on every start and restart
     vnc_password: str = field(default_factory=lambda: secrets.token_hex(8))
+    desktop_api_token: str = field(default_factory=lambda: secrets.token_hex(16))
 
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    def new_credentials(self) -> None:
+        """A (re)booted computer has a new VNC password: old terminal tokens stop working."""
+        self.vnc_password = secrets.token_hex(8)
+        self.desktop_api_token = secrets.token_hex(16)
 
 
 @dataclass
@@ -152,6 +159,10 @@ class EmulatorState:
     def computer(self, computer_id: str) -> ComputerRecord | None:
         cid = canonical_uuid(computer_id)
         return next((c for c in self.computers if c.id == cid), None)
+
+    def computer_by_instance(self, instance_id: str) -> ComputerRecord | None:
+        """The computer a terminal URL names (by ``instance_id``, never by ``id``)."""
+        return next((c for c in self.computers if c.instance_id == instance_id), None)
 
     def workspace(self, workspace_id: str) -> WorkspaceRecord | None:
         wid = canonical_uuid(workspace_id)
