@@ -67,6 +67,12 @@ class LocalPty:
         self.buf = self.buf[self.buf.index(marker) + len(marker):]
         return total
 
+    def drain(self, quiet: float = 0.3) -> None:
+        """Read until nothing more comes for ``quiet`` seconds."""
+        while select.select([self.fd], [], [], quiet)[0]:
+            os.read(self.fd, 65536)
+        self.buf = b""
+
     def close(self) -> None:
         os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
@@ -76,7 +82,7 @@ class LocalPty:
 def local_echo(cwd: str, keys: int) -> list[float]:
     term = LocalPty(cwd)
     term.send(b"cat > /dev/null\r")
-    term.until(b"cat > /dev/null\r\n")
+    term.drain()
     samples = []
     for i in range(keys):
         key = b"abcdefghijklmnopqrstuvwxyz"[i % 26:i % 26 + 1]
@@ -91,9 +97,7 @@ def local_echo(cwd: str, keys: int) -> list[float]:
 def local_cat(cwd: str, path: str) -> float:
     term = LocalPty(cwd)
     term.send(b"stty -echo; PS1=''\r")
-    time.sleep(0.3)
-    term.buf = b""
-    os.read(term.fd, 65536)
+    term.drain()
     start = time.perf_counter()
     term.send(f"cat {path}; echo {END[:7]}''{END[7:]}\r".encode())
     term.until(END.encode())
@@ -110,6 +114,14 @@ class Remote:
         self.socket = socket
         self.buf = ""
         self.filter = ScreenFilter()
+
+    async def drain(self, quiet: float = 0.3) -> None:
+        """Read until nothing more comes for ``quiet`` seconds."""
+        try:
+            while True:
+                await asyncio.wait_for(self.socket.receive(), quiet)
+        except asyncio.TimeoutError:
+            self.buf = ""
 
     async def until(self, marker: str) -> int:
         total = 0
@@ -129,7 +141,7 @@ async def remote_session(url: str, keys: int, path: str) -> tuple[list[float], f
     socket = await TerminalSocket.open(url)
     remote = Remote(socket)
     await socket.send_input("PS1='$ '; cat > /dev/null\r")
-    await remote.until("cat > /dev/null\r\n")
+    await remote.drain()
     samples = []
     for i in range(keys):
         key = "abcdefghijklmnopqrstuvwxyz"[i % 26]
@@ -137,12 +149,9 @@ async def remote_session(url: str, keys: int, path: str) -> tuple[list[float], f
         await socket.send_input(key)
         await remote.until(key)
         samples.append(time.perf_counter() - start)
-    await socket.send_input("\x04")
+    await socket.send_input("\r\x04")  # end the line of keys, then end cat
     await socket.send_input("stty -echo; PS1=''\r")
-    await asyncio.sleep(0.3)
-    await socket.send_input("true\r")
-    await asyncio.sleep(0.2)
-    remote.buf = ""
+    await remote.drain()
     start = time.perf_counter()
     await socket.send_input(f"cat {path}; echo {END[:7]}''{END[7:]}\r")
     await remote.until(END)

@@ -408,10 +408,27 @@ class TerminalSession:
     # ------------------------------------------------------------------ the pumps
 
     async def _read(self, master: int) -> bytes:
-        """The next bytes of output; b"" once every holder of the slave is gone (EIO)."""
+        """The next bytes of output; b"" once every holder of the slave is gone (EIO).
+
+        A PTY hands out at most about 4 KiB per read; what is already waiting is gathered (up to
+        READ_SIZE) into one frame, so a flood costs a frame per 64 KiB rather than per 4 KiB.
+        """
         while True:
             try:
-                return os.read(master, READ_SIZE)
+                first = os.read(master, READ_SIZE)
+                if not first:
+                    return first
+                chunks, size = [first], len(first)
+                while size < READ_SIZE:
+                    try:
+                        more = os.read(master, READ_SIZE - size)
+                    except OSError:  # nothing more now (or EIO: said on the next call)
+                        break
+                    if not more:
+                        break
+                    chunks.append(more)
+                    size += len(more)
+                return b"".join(chunks)
             except BlockingIOError:
                 pass
             except OSError:
