@@ -200,13 +200,14 @@ class TerminalClosedError(OrgoError):
         self.code = code
         self.reason = reason
 
-    def one_line(self) -> str:
+    def one_line(self, *, advice: bool = True) -> str:
+        """``advice=False``: what happened only (when orgorepl is already doing something about it)."""
         text = " ".join(str(self.message).split())
         if self.code is not None:
             text += f" (close code {self.code})"
         if self.reason and self.reason.lower() not in text.lower():
             text += f": {self.reason}"
-        return f"{text} — {self.hint}" if self.hint else text
+        return f"{text} — {self.hint}" if self.hint and advice else text
 
 
 class TerminalAuthError(TerminalClosedError):

@@ -368,7 +368,7 @@ def terminal_close_error(code: int | None, reason: str = "") -> errors.TerminalC
     reason = " ".join(str(reason or "").split())[:300]
     if code is None or code == 1006:
         return errors.TerminalDroppedError("the terminal connection dropped", code=code, reason=reason)
-    cls, message = _CLOSE_ERRORS.get(code, (errors.TerminalClosedError, f"the terminal was closed (code {code})"))
+    cls, message = _CLOSE_ERRORS.get(code, (errors.TerminalClosedError, "the terminal was closed"))
     return cls(message, code=code, reason=reason)
 
 

@@ -245,12 +245,49 @@ def real_messages(tmp_path: Path) -> list[str]:
                  "start now"):
         found.append(registry.run(line, ctx).text)
     found.append(_validation_message("print((1"))
+    found += _terminal_messages(tmp_path)
     timed_out = SimpleNamespace(output="", traceback=None, success=False, error=None, error_type=None,
                                 timeout=True, exit_code=None, state=None)
     found.append(_status_line(render_exec(python_outcome(timeout=True), timeout=5, elapsed=0.1)))
     found.append(_status_line(render_bash(bash_outcome("x\n", 137), timeout=5, elapsed=0.1)))
     found.append(_status_line(render_bash(bash_outcome("x\n", None, success=False), timeout=5, elapsed=0.1)))
     found += python_notes(timed_out, stateful=True)
+    return found
+
+
+def _terminal_messages(tmp_path: Path) -> list[str]:
+    """The terminal's lines: closes the emulator sends, every code of both sets, and the ends."""
+    import asyncio
+
+    from orgorepl import errors, protocol
+    from orgorepl.client import OrgoClient
+    from orgorepl.client.terminal import TerminalSocket
+    from orgorepl.emulator import EmbeddedEmulator
+    from orgorepl.term.session import TermEnd
+
+    found: list[str] = []
+
+    async def failure(url: str) -> None:
+        try:
+            socket = await TerminalSocket.open(url)
+            while await socket.receive() is not None:
+                pass
+        except errors.OrgoError as err:
+            found.append(err.one_line())
+
+    with EmbeddedEmulator(data_dir=tmp_path / "term-emulator", computers=1) as emu:
+        with OrgoClient(api_key=emu.api_key, base_url=emu.base_url) as client:
+            access = client.terminal_access(emu.computers[0].id)
+            asyncio.run(failure(protocol.terminal_socket_url(emu.base_url, access.instance_id, "wrong", 80, 24)))
+            asyncio.run(failure(protocol.terminal_socket_url(emu.base_url, "nosuch", access.token, 80, 24)))
+            client.stop(emu.computers[0].id)
+            access = client.terminal_access(emu.computers[0].id)
+            asyncio.run(failure(access.url(emu.base_url, 80, 24)))
+    assert len(found) == 3
+    for code in (1001, 4000, 4006, 4007, 4008, 4011, 4401, 4404, 4500, 4502, 4999, None):
+        found.append(protocol.terminal_close_error(code, "").one_line())
+    end = TermEnd(0, "Disconnected from computer-1.", blocked="blocked 2 escape sequences from the remote: x")
+    found += [text for text, _ in end.lines()]
     return found
 
 

@@ -24,8 +24,8 @@ REMOTE = b"REMOTE> "
 class Shell:
     """A local bash in a 24x100 pty; ``seen`` keeps every byte it wrote to its terminal."""
 
-    def __init__(self, isolated_env: Path, cwd: Path) -> None:
-        env = dict(os.environ)
+    def __init__(self, isolated_env: Path, cwd: Path, **extra_env: str) -> None:
+        env = dict(os.environ, **extra_env)
         env.update(TERM="xterm", PS1=LOCAL.decode(), HISTFILE="/dev/null", LINES="24", COLUMNS="100",
                    PROMPT_TOOLKIT_NO_CPR="1", PAGER="cat", EDITOR="true",
                    ORGOREPL_CONFIG_DIR=str(isolated_env / "config"), ORGOREPL_DATA_DIR=str(isolated_env / "data"))
@@ -153,3 +153,61 @@ def test_percent_term_returns_to_the_repl_with_its_session_and_history(shell):
     shell.type("\x15")  # Ctrl-U
     shell.type("\x04")
     shell.expect(re.escape(LOCAL))
+
+
+@pytest.fixture
+def own_emulator(tmp_path):
+    """An emulator of the test's own: its computer is restarted and stopped under the terminal."""
+    from orgorepl.client import OrgoClient
+    from orgorepl.emulator import EmbeddedEmulator
+
+    emu = EmbeddedEmulator(data_dir=tmp_path / "emu").start()
+    try:
+        with OrgoClient(api_key=emu.api_key, base_url=emu.base_url) as client:
+            yield emu, client
+    finally:
+        emu.stop()
+
+
+def _shell_pid(shell: Shell) -> int:
+    shell.line("echo pid-$$-end")
+    shell.expect(rb"[\r\n]pid-\d+-end")
+    return int(re.findall(rb"pid-(\d+)-end", shell.seen)[-1])
+
+
+def test_reconnect_opens_a_new_shell_after_a_restart_and_ends_on_a_refusal(isolated_env, tmp_path, own_emulator):
+    emu, client = own_emulator
+    shell = Shell(isolated_env, tmp_path, ORGO_BASE_URL=emu.base_url, ORGO_API_KEY=emu.api_key)
+    try:
+        shell.orgorepl("term --reconnect")
+        shell.into_remote()
+        first = _shell_pid(shell)
+        client.restart(emu.computers[0].id)  # the token rotates: the new socket needs the new one
+        shell.expect(rb"the computer is stopping \(close code 1001\)[^\r]*; reconnecting in 2 s")
+        shell.into_remote()
+        assert _shell_pid(shell) != first  # a new connection is a new shell
+        client.stop(emu.computers[0].id)
+        shell.expect(rb"reconnecting in 2 s")
+        shell.expect(rb"the computer is not running \(close code 4003\)[^\r]* start it with `orgorepl start`")
+        shell.expect(re.escape(LOCAL))
+        shell.line("echo rc=$?")
+        shell.expect(rb"rc=12")
+    finally:
+        shell.close()
+
+
+def test_ctrl_c_while_waiting_to_reconnect_gives_up(isolated_env, tmp_path, own_emulator):
+    emu, client = own_emulator
+    shell = Shell(isolated_env, tmp_path, ORGO_BASE_URL=emu.base_url, ORGO_API_KEY=emu.api_key)
+    try:
+        shell.orgorepl("term --reconnect")
+        shell.into_remote()
+        emu.stop()  # the whole server goes away
+        shell.expect(rb"reconnecting in 2 s \(Ctrl-C or ~\. gives up\)")
+        shell.type("\x03")
+        shell.expect(rb"the computer is stopping \(close code 1001\)")
+        shell.expect(re.escape(LOCAL))
+        shell.line("echo rc=$?")
+        shell.expect(rb"rc=14")
+    finally:
+        shell.close()

@@ -105,6 +105,7 @@ class LocalTerminal:
         self._write(f"\r\n{safe}\r\n")
 
     def show_text(self, text: str) -> None:
+        self._write("\r\n")  # the cursor may be anywhere on the remote's line: start a new one
         for line in text.splitlines():
             self._write("".join(ch if ch.isprintable() else "?" for ch in line) + "\r\n")
 

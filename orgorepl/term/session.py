@@ -179,7 +179,8 @@ async def run_session(fetch_access: AccessFetcher, base_url: str, local: LocalTe
                 return TermEnd(int(err.exit_status), err.one_line(), failed=True)
             if _lived(terminal):  # it had worked: start the backoff over
                 delay = BACKOFF_FIRST
-            local.show_line(f"orgorepl: {err.one_line()}; reconnecting in {delay:g} s (Ctrl-C or ~. gives up)")
+            what = err.one_line(advice=False) if isinstance(err, errors.TerminalClosedError) else err.message
+            local.show_line(f"orgorepl: {what}; reconnecting in {delay:g} s (Ctrl-C or ~. gives up)")
             if not await _wait_or_give_up(local, delay):
                 return TermEnd(int(err.exit_status), err.one_line(), failed=True)
             delay = min(BACKOFF_MAX, delay * 2)
