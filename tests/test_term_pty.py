@@ -211,3 +211,16 @@ def test_ctrl_c_while_waiting_to_reconnect_gives_up(isolated_env, tmp_path, own_
         shell.expect(rb"rc=14")
     finally:
         shell.close()
+
+
+def test_modes_the_remote_leaves_on_are_turned_off_when_it_exits(shell):
+    shell.orgorepl("term --local")
+    shell.into_remote()
+    shell.line(r"printf '\033[?1049h\033[?1000;1006h\033[?2004h\033[?25l\033[?1h\033=full screen'; sleep 0.2; exit")
+    shell.expect(rb"full screen")
+    shell.expect(rb"Connection to computer-1 closed\.")
+    shell.expect(re.escape(LOCAL))
+    tail = shell.seen[shell.seen.rfind(b"full screen"):]
+    for off in (b"\x1b[?1049l", b"\x1b[?1000l", b"\x1b[?1006l", b"\x1b[?25h", b"\x1b[?1l", b"\x1b>"):
+        assert off in tail, (off, tail)
+    assert tail.find(b"\x1b[?1049l") < tail.find(b"Connection to")  # restored before our line
