@@ -251,3 +251,38 @@ def test_a_large_paste_goes_in_bounded_frames_and_arrives_whole(server):
     asyncio.run(run())
     assert "".join(server.inputs[:-1]) == text
     assert len(server.inputs) > 10 and all(len(part) <= 32 * 1024 for part in server.inputs)
+
+
+# --------------------------------------------------------------------------------------------
+# `orgorepl term` failing before any terminal opens: one line, the documented status
+
+
+def _run(argv, env):
+    import subprocess
+
+    return subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_term_with_a_wrong_key_or_an_unknown_computer_says_so_in_one_line(orgorepl_cmd, orgo_env):
+    wrong = dict(orgo_env, ORGO_API_KEY="not-the-key")
+    result = _run([*orgorepl_cmd, "term", "-c", "computer-1"], wrong)
+    assert result.returncode == ExitStatus.AUTH and result.stderr.count("\n") == 1
+    assert "HTTP 401" in result.stderr and "not-the-key" not in result.stderr
+    result = _run([*orgorepl_cmd, "term", "-c", "nosuch"], orgo_env)
+    assert result.returncode == ExitStatus.NOT_FOUND and "nosuch" in result.stderr
+
+
+def test_term_opens_one_computer_only(orgorepl_cmd, orgo_env):
+    # the group's options fan out; term takes one computer (its own -c takes one value)
+    result = _run([*orgorepl_cmd, "-c", "computer-1", "-c", "computer-2", "term"], orgo_env)
+    assert result.returncode == ExitStatus.USAGE and "one --computer" in result.stderr
+
+
+def test_term_with_input_piped_in_runs_it_and_exits_with_the_shells_status(orgorepl_cmd, orgo_env):
+    import subprocess
+
+    result = subprocess.run([*orgorepl_cmd, "term", "-c", "computer-2"], env=orgo_env, capture_output=True,
+                            text=True, input="echo piped-$((40+2)); exit 5\n", timeout=60)
+    assert result.returncode == 5
+    assert "piped-42" in result.stdout
+    assert "Connection to computer-2 closed." in result.stderr

@@ -41,6 +41,21 @@ def _connection_options(fn: Callable) -> Callable:
     return fn
 
 
+def _one_computer_options(fn: Callable) -> Callable:
+    """The connection options of a command that works on one computer only (no fan-out)."""
+    opts = [
+        click.option("--computer", "-c", "computer", metavar="ID|NAME",
+                     help="Computer to use (id or name). Default: ORGO_COMPUTER, or the only one."),
+        click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
+        click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
+        click.option("--local", is_flag=True, default=None,
+                     help="Use the embedded local emulator (no account, no network)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
 def _merged(ctx: click.Context, **given: Any) -> dict[str, Any]:
     """Subcommand options override the same options given before the subcommand."""
     base = dict((ctx.obj or {}).get("conn", {}))
