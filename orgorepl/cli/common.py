@@ -21,9 +21,24 @@ if TYPE_CHECKING:  # pragma: no cover
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+# Where the server is and who you are: the same for every command that talks to a computer.
+_SERVER_OPTIONS = (
+    click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
+    click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
+    click.option("--local", is_flag=True, default=None,
+                 help="Run against the embedded local emulator (no account, no network)."),
+)
+
+
+def _applied(fn: Callable, opts: tuple[Callable, ...]) -> Callable:
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
 def _connection_options(fn: Callable) -> Callable:
     """Options every command that talks to a computer accepts (also before the subcommand)."""
-    opts = [
+    return _applied(fn, (
         click.option("--computer", "-c", "computer", metavar="ID|NAME", multiple=True,
                      help="Computer to use (id or name); repeat it to run on several at once. "
                           "Default: ORGO_COMPUTER, or the only one."),
@@ -31,29 +46,17 @@ def _connection_options(fn: Callable) -> Callable:
                      help="Run on every running computer of this workspace (fan-out)."),
         click.option("--parallel", type=click.IntRange(1, 256), metavar="N",
                      help="Fan-out: at most N computers at a time (default 8)."),
-        click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
-        click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
-        click.option("--local", is_flag=True, default=None,
-                     help="Run against the embedded local emulator (no account, no network)."),
-    ]
-    for opt in reversed(opts):
-        fn = opt(fn)
-    return fn
+        *_SERVER_OPTIONS,
+    ))
 
 
 def _one_computer_options(fn: Callable) -> Callable:
     """The connection options of a command that works on one computer only (no fan-out)."""
-    opts = [
+    return _applied(fn, (
         click.option("--computer", "-c", "computer", metavar="ID|NAME",
                      help="Computer to use (id or name). Default: ORGO_COMPUTER, or the only one."),
-        click.option("--base-url", metavar="URL", help="Orgo API base URL (env ORGO_BASE_URL)."),
-        click.option("--api-key", metavar="KEY", help="Orgo API key (env ORGO_API_KEY)."),
-        click.option("--local", is_flag=True, default=None,
-                     help="Use the embedded local emulator (no account, no network)."),
-    ]
-    for opt in reversed(opts):
-        fn = opt(fn)
-    return fn
+        *_SERVER_OPTIONS,
+    ))
 
 
 def _merged(ctx: click.Context, **given: Any) -> dict[str, Any]:
