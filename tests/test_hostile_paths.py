@@ -421,7 +421,8 @@ def test_pager_to_a_terminal(emulator, isolated_env, orgorepl_cmd, ptys):
     # long output, the payloads in its middle: the screen shows a bounded part without them
     t.submit("print('\\n'.join(['filler %d' % i for i in range(3000)] + ["
              + py_text(PAYLOADS, "\n") + "] + ['filler %d' % i for i in range(3000, 6000)]))")
-    t.wait_for("%more pages the whole output")
+    t.wait_for("%more pages the whole output")  # the cut's marker, in the middle of what is shown
+    t.wait_for("filler 5999")  # the tail, which may arrive a moment later on a loaded machine
     on_screen = t.text()
     assert "filler 5999" in on_screen and PAYLOADS[0].open not in on_screen, \
         "the long output was not cut on screen, so this test would not isolate the pager"
