@@ -18,7 +18,7 @@ LAYERS = [
     ("services", {"config", "themes", "client", "emulator"}),
     ("logic", {"session", "commands", "transcript"}),
     ("presentation", {"render", "ui", "console"}),
-    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term"}),
+    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term", "live"}),
     ("entry", {"cli", "__main__"}),
 ]
 
