@@ -13,7 +13,8 @@ import pytest
 
 from orgorepl import outcome as oc
 from orgorepl.live import INCOMPLETE, NEW_SHELL, SHELL_ENDED, LiveBash
-from orgorepl.session.live_bash import Done, LiveBash as Framing, NeedsMore, Output
+from orgorepl.session.live_bash import Done, NeedsMore, Output
+from orgorepl.session.live_bash import LiveBash as Framing
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_the_framing_reports_continuation_prompts():
     framing = Framing(nonce="n1")
     framing._state = "idle"
     framing.submission("echo 'x")
-    events = framing.feed(f"echo 'x\r\n\x1b[?2004l\r\x1b[?2004h\x1eMOREn1\x1f")
+    events = framing.feed("echo 'x\r\n\x1b[?2004l\r\x1b[?2004h\x1eMOREn1\x1f")
     assert events == [NeedsMore()]
     events = framing.feed("^C\r\n\x1b[?2004h\x1eENDn1:130:/tmp\x1f")
     assert events == [Done(130, "/tmp")] and framing.ready
