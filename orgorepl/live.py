@@ -51,6 +51,7 @@ class LiveShell:
         self.cwd: str | None = None
         self._interrupted = False
         self.started_count = 0
+        self._sent = asyncio.Event()  # the running submission has been sent (made on the shell's loop)
 
     @property
     def alive(self) -> bool:
@@ -95,8 +96,17 @@ class LiveShell:
         builder = oc.OutcomeBuilder(Mode.BASH, on_piece)
         started = time.monotonic()
         self._interrupted = False
-        incomplete = False
         await self._terminal.send_input(self._framing.submission(text))
+        self._sent.set()  # keys typed meanwhile may follow it now
+        try:
+            return await self._outcome(builder, started, timeout, notes)
+        finally:
+            self._sent = asyncio.Event()
+
+    async def _outcome(self, builder: oc.OutcomeBuilder, started: float, timeout: int | None,
+                       notes: tuple[str, ...]) -> oc.Outcome:
+        assert self._terminal is not None
+        incomplete = False
         while True:
             try:
                 events = await self._events()
@@ -129,7 +139,11 @@ class LiveShell:
             await self._terminal.send_input(INTERRUPT)
 
     async def send_keys(self, text: str) -> None:
-        """What the user typed while a submission runs (answers to ``read``, ``y/n``, a password)."""
+        """What the user typed while a submission runs (answers to ``read``, ``y/n``, a password).
+
+        Keys typed before the submission went out (the shell may still be starting) wait for it:
+        sent first, they would be typed in front of the command."""
+        await self._sent.wait()
         if self._terminal is not None:
             await self._terminal.send_input(text)
 

@@ -64,6 +64,7 @@ _EXIT_STATUS = {
 UNKNOWN_EXIT = "the computer reported no exit code"
 INTERRUPTED_NOTE = "interrupted: the call was abandoned; it may still be running on the computer"
 INTERRUPTED_UNSENT_NOTE = "interrupted: nothing was sent"
+INTERRUPTED_LIVE_NOTE = "interrupted by Ctrl-C"
 
 
 def exit_text(code: int) -> str:
@@ -154,6 +155,8 @@ class Outcome:
         if kind in (Status.REFUSED, Status.UNREACHABLE):
             return f"not run: {self.error}" if self.error and not self.sent else (self.error or kind.value)
         if kind is Status.INTERRUPTED:
+            if self.exit_code is not None:  # live: the command got SIGINT and the shell says how it ended
+                return f"{INTERRUPTED_LIVE_NOTE}: {exit_text(self.exit_code)}"
             return INTERRUPTED_NOTE if self.sent else INTERRUPTED_UNSENT_NOTE
         return ""
 

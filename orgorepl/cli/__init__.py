@@ -42,12 +42,15 @@ __all__ = ["_FLAG_NAMES", "cli", "main"]  # _FLAG_NAMES: read by docs/hooks.py
 @click.option("--no-color", "no_color", is_flag=True, help="No colours (also when NO_COLOR is set).")
 @click.option("--raw-escapes", is_flag=True,
               help="Pass the remote's control sequences to the terminal untouched (unsafe).")
+@click.option("--live", is_flag=True,
+              help="Bash mode runs in one persistent shell on the computer's terminal: output streams, "
+                   "keys reach the command, Ctrl-C interrupts it there.")
 @click.option("--log", "log_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Record every submission to FILE (.md, .jsonl, .py, .sh), flushed as it happens.")
 @click.version_option(__version__, "-V", "--version", prog_name="orgorepl")
 @click.pass_context
 def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, local, timeout, vi,
-        start_bash, stateless, resume, theme, no_color, raw_escapes, log_path) -> None:
+        start_bash, stateless, resume, theme, no_color, raw_escapes, live, log_path) -> None:
     """A REPL and shell for remote Orgo computers.
 
     With no command, opens the interactive session (Python mode; F4 or %bash for bash).
@@ -99,6 +102,7 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         output_max_lines=settings.output_max_lines,
         raw_escapes=raw_escapes,
         log_path=log_path,
+        live=live,
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), console=console)

@@ -62,20 +62,23 @@ class _Budget:
 
 
 def render_outcome(outcome: Outcome, *, color: bool = True, limits: OutputLimits = DEFAULT_LIMITS,
-                   hyperlinks: bool = False, raw_escapes: bool = False) -> FormattedText:
+                   hyperlinks: bool = False, raw_escapes: bool = False, streamed: bool = False) -> FormattedText:
     """Everything a person sees after one submission: its output, one status line if there is
     news, then the session's notes.
 
     ``hyperlinks`` lets OSC 8 links through; ``raw_escapes`` passes every control sequence of
     the output to the terminal untouched (``--raw-escapes``; still cut to ``limits``).
+    ``streamed``: the output is on screen already (``render_stream``); only what follows it.
     """
     status_kind = outcome.status
     if status_kind in (Status.REFUSED, Status.UNREACHABLE):
         return _with_notes(render_error_line(outcome.verdict), outcome.notes)
-    if status_kind is Status.INTERRUPTED:
-        return _with_notes(render_note(outcome.verdict), outcome.notes)
     budget = _Budget(limits.highlight_max_bytes)
-    frags = _output(outcome.output, color, limits, budget, hyperlinks, raw_escapes)
+    frags = [] if streamed else _output(outcome.output, color, limits, budget, hyperlinks, raw_escapes)
+    if status_kind is Status.INTERRUPTED:
+        if frags:
+            _ensure_line_start(frags)
+        return _with_notes(FormattedText([*frags, *render_note(outcome.verdict)]), outcome.notes)
     status: Fragments = []
     if status_kind is Status.TIMEOUT:
         status = _timeout_badge(outcome.timeout)

@@ -26,6 +26,7 @@ from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Kind, Mode, classify, key_label
 from orgorepl.repl import effects
 from orgorepl.repl.jobs import Abandoned, Job, LinkManager, NotConnected
+from orgorepl.repl.live import LiveShellView
 from orgorepl.repl.options import ReplOptions
 from orgorepl.repl.targets import Targets
 from orgorepl.session.carry import RemoteSession
@@ -92,12 +93,15 @@ class InteractiveRepl:
         self._exit = False
         self._early = early
         self._job: Job | None = None  # the call under the spinner, for the progress channel
+        self.live = LiveShellView(lambda f: self.print(f, now=True), color=options.color,
+                                  limits=self.limits) if options.live else None
 
     # -- output
 
-    def print(self, fragments: Any) -> None:
+    def print(self, fragments: Any, *, now: bool = False) -> None:
         """Straight to the terminal (render.terminal), not through prompt_toolkit's printer: a
-        bounded result is still up to ~130 KB, and that printer is slow on large text."""
+        bounded result is still up to ~130 KB, and that printer is slow on large text.
+        ``now``: the caller has the terminal already (inside ``run_in_terminal``)."""
         from prompt_toolkit.application import get_app_or_none, run_in_terminal
         from prompt_toolkit.formatted_text import to_formatted_text
 
@@ -106,7 +110,7 @@ class InteractiveRepl:
         frags = list(to_formatted_text(fragments))
         if not "".join(t for _, t, *_ in frags):
             return
-        if not frags[-1][1].endswith("\n"):
+        if not now and not frags[-1][1].endswith("\n"):  # ``now``: a stream, whose line may go on
             frags.append(("", "\n"))
 
         def write() -> None:
@@ -114,7 +118,7 @@ class InteractiveRepl:
                             include_default_pygments_style=False)
 
         app = get_app_or_none()
-        if app is not None and app.is_running:  # a prompt is on screen: print above it
+        if not now and app is not None and app.is_running:  # a prompt is on screen: print above it
             run_in_terminal(write, in_executor=False)
         else:
             write()
@@ -180,7 +184,7 @@ class InteractiveRepl:
     # -- work against the computer, under the spinner
 
     def _run(self, work: Callable[[Connection, effects.Cancelled], Any], *, phase: str,
-             timeout: int | None) -> tuple[Job, bool]:
+             timeout: int | None, live: LiveShellView | None = None) -> tuple[Job, bool]:
         """Run ``work(connection, cancelled)`` in a job; (the job, whether it finished)."""
         from orgorepl.ui.progress import wait_with_spinner
 
@@ -205,7 +209,7 @@ class InteractiveRepl:
         try:
             finished = job.wait(0.05) or wait_with_spinner(
                 job, self.state, input=self.input, output=self.output, style=self.style,
-                color_depth=self.color_depth, pre_run=self.board.attach)
+                color_depth=self.color_depth, pre_run=self.board.attach, live=live)
         except KeyboardInterrupt:
             finished = False
         finally:
@@ -242,9 +246,17 @@ class InteractiveRepl:
 
     def _submit(self, code: Code) -> oc.Outcome:
         """One submission on the session's computer: always an Outcome (abandoned and failed too)."""
-        job, finished = self._run(
-            lambda c, cancelled: submit(c.client, c.computer.id, self.remote, code, cancelled=cancelled),
-            phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
+        live = self.live if code.mode is Mode.BASH else None
+        if live is not None:
+            job, finished = self._run(lambda c, cancelled: live.run(c, code), phase="live bash on {computer}",
+                                      timeout=None, live=live)
+            live.finish()
+            if live.cwd and live.cwd != self.remote.cwd:  # one directory for both modes
+                self.remote.cwd = self.remote.moved_to = live.cwd
+        else:
+            job, finished = self._run(
+                lambda c, cancelled: submit(c.client, c.computer.id, self.remote, code, cancelled=cancelled),
+                phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
         if not finished:
             return oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
         if isinstance(job.error, NotConnected):
@@ -287,7 +299,7 @@ class InteractiveRepl:
         else:
             outcome = self._submit(code)
             self._record(text, [(self.state.where, outcome)])  # logged before it is shown
-            self._show_outcome(outcome)
+            self._show_outcome(outcome, streamed=self.live is not None and mode is Mode.BASH and outcome.ran)
             if outcome.ran:
                 self.last_output.keep(outcome)
             self.state.last = LastCall.of(outcome)
@@ -305,11 +317,11 @@ class InteractiveRepl:
         if problem:
             self.show(problem, error=True)
 
-    def _show_outcome(self, outcome: oc.Outcome) -> None:
+    def _show_outcome(self, outcome: oc.Outcome, *, streamed: bool = False) -> None:
         from orgorepl.render.result import render_outcome
 
         self.print(render_outcome(outcome, color=self.options.color, limits=self.limits,
-                                  raw_escapes=self.options.raw_escapes))
+                                  raw_escapes=self.options.raw_escapes, streamed=streamed))
 
     # -- meta-commands (effects.Host)
 
@@ -465,6 +477,8 @@ class InteractiveRepl:
             if self.remote.stateful and self.remote.used and self.link.connection is not None:
                 sid = self.remote.session_id
                 self.show(f"session {sid} stays on {self.state.where}: orgorepl --resume {sid} to pick it up")
+            if self.live is not None:
+                self.live.close()
             self.link.close()
         return ExitStatus.OK
 

@@ -31,6 +31,7 @@ class ReplOptions:
     output_max_lines: int = DEFAULTS["output_max_lines"]
     raw_escapes: bool = False  # pass the remote's control sequences through untouched
     log_path: str | None = None  # --log FILE: every submission appended as it happens
+    live: bool = False  # --live: bash runs in one persistent shell on the computer's terminal
 
     def all_timeouts(self) -> dict[Mode, int]:
         timeouts = dict(DEFAULT_TIMEOUTS)

@@ -45,12 +45,14 @@ class RemoteSession:
     stateful: bool = True
     cwd: str | None = None  # the remote working directory, once a reply has told us
     home: str | None = None  # the remote HOME, to shorten cwd to ~ like a shell prompt
+    moved_to: str | None = None  # a live shell's cwd that the next Python submission starts in
     used: bool = False  # a stateful submission has run: there is something to resume
 
     def python(self, code: str, *, echo: bool = True) -> PythonRequest:
         if not self.stateful:
             return PythonRequest(code=code, cell=None)
-        cell = python_state.wrap_stateful(code, self.session_id, echo=echo)
+        cwd, self.moved_to = self.moved_to, None
+        cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd)
         return PythonRequest(code=cell.program, cell=cell)
 
     def python_done(self, request: PythonRequest, result: ExecResult) -> CellOutcome:

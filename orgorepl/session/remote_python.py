@@ -101,7 +101,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
                 yield name, value.decode("utf-8", "surrogateescape")
 
     # 1. restore ---------------------------------------------------------------------------
-    cwd = (read("cwd") or "").rstrip("\n")
+    cwd = P.get("cwd") or (read("cwd") or "").rstrip("\n")  # P["cwd"]: a live shell's, newer
     if cwd:
         try:
             os.chdir(cwd)

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 from prompt_toolkit.application import Application
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.input import Input
 from prompt_toolkit.input.typeahead import get_typeahead, store_typeahead
 from prompt_toolkit.key_binding import KeyBindings, KeyPress, KeyPressEvent
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.layout import Layout, Window
+from prompt_toolkit.layout import ConditionalContainer, Layout, Window
 from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.output import ColorDepth, Output
 from prompt_toolkit.styles import BaseStyle
@@ -26,6 +27,34 @@ from orgorepl.ui.state import UiState
 from orgorepl.ui.toolbar import progress_toolbar
 
 TICK_SECONDS = 0.1
+STREAM_SECONDS = 0.05  # how often streamed output is written above the spinner
+
+
+class LiveHooks(Protocol):
+    """What the spinner does with a live submission (implemented by the REPL)."""
+
+    def keys(self, text: str) -> None: ...
+
+    def interrupt(self) -> None: ...
+
+    def has_output(self) -> bool: ...
+
+    def mid_line(self) -> bool:
+        """The output on screen ends in the middle of a line."""
+        ...
+
+    def write_output(self) -> None:
+        """Write what was streamed since the last call (runs with the spinner out of the way)."""
+        ...
+
+
+async def _stream(live: LiveHooks) -> None:
+    from prompt_toolkit.application import run_in_terminal
+
+    while True:
+        await asyncio.sleep(STREAM_SECONDS)
+        if live.has_output():
+            await run_in_terminal(live.write_output, in_executor=False)
 
 
 class Waitable(Protocol):
@@ -49,8 +78,14 @@ def wait_with_spinner(
     style: BaseStyle,
     color_depth: ColorDepth | None = None,
     pre_run: Callable[[], None] | None = None,
+    live: LiveHooks | None = None,
 ) -> bool:
-    """Block until ``call`` is done (True) or the user abandons it with Ctrl-C (False)."""
+    """Block until ``call`` is done (True) or the user abandons it with Ctrl-C (False).
+
+    With ``live`` the call is a live submission: keys go to it as they are typed, Ctrl-C
+    interrupts it on the computer (the wait goes on until it has stopped), and output it
+    streamed is written above the spinner as it comes.
+    """
     typed: list[KeyPress] = []
     ticks = [0]
     kb = KeyBindings()
@@ -58,20 +93,29 @@ def wait_with_spinner(
     @kb.add("c-c")
     @kb.add("<sigint>")
     def _abandon(event: KeyPressEvent) -> None:
-        if not event.app.is_done:
+        if live is not None:
+            live.interrupt()
+        elif not event.app.is_done:
             event.app.exit(result=False)
 
     @kb.add(Keys.Any)
     def _keep(event: KeyPressEvent) -> None:
-        typed.extend(event.key_sequence)
+        if live is not None:
+            live.keys("".join(press.data for press in event.key_sequence))
+        else:
+            typed.extend(event.key_sequence)
 
     def line():
         ticks[0] += 1
         return progress_toolbar(state, phase=call.phase(), elapsed=call.elapsed(),
-                                timeout=call.timeout, tick=ticks[0])
+                                timeout=call.timeout, tick=ticks[0], live=live is not None)
 
     app: Application[bool] = Application(
-        layout=Layout(Window(FormattedTextControl(line), height=1, style="class:bottom-toolbar")),
+        layout=Layout(ConditionalContainer(
+            Window(FormattedTextControl(line), height=1, style="class:bottom-toolbar"),
+            # a live command's last line without its end (a prompt waiting for an answer): the
+            # spinner would be drawn over it, so it steps aside until the line is finished
+            filter=Condition(lambda: live is None or not live.mid_line()))),
         key_bindings=kb,
         style=style,
         input=input,
@@ -95,6 +139,8 @@ def wait_with_spinner(
                 pass
 
         call.add_done_callback(on_done)
+        if live is not None:
+            app.create_background_task(_stream(live))
         if pre_run is not None:
             pre_run()
 

@@ -71,9 +71,11 @@ def session_toolbar(state: UiState) -> StyleAndTextTuples:
 
 
 def progress_toolbar(
-    state: UiState, *, phase: str, elapsed: float, timeout: int | None, tick: int
+    state: UiState, *, phase: str, elapsed: float, timeout: int | None, tick: int, live: bool = False
 ) -> StyleAndTextTuples:
-    """The line under a running call: spinner, what is happening, elapsed against the limit."""
+    """The line under a running call: spinner, what is happening, elapsed against the limit.
+
+    ``live``: Ctrl-C interrupts the command on the computer (it does not abandon the call)."""
     frags: StyleAndTextTuples = [
         ("", " "),
         ("class:toolbar.spinner", SPINNER[tick % len(SPINNER)]),
@@ -85,5 +87,5 @@ def progress_toolbar(
         frags.append(("class:toolbar.hint", f" / {timeout}s"))
     frags.append(_SEP)
     frags.append(("class:toolbar.key", "Ctrl-C"))
-    frags.append(("class:toolbar.hint", " abandon"))
+    frags.append(("class:toolbar.hint", " interrupt" if live else " abandon"))
     return frags

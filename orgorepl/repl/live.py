@@ -1,0 +1,101 @@
+"""The interactive session's live bash (``--live``): one persistent shell, shown as it streams.
+
+It is the ``ui.progress.LiveHooks`` of a live submission: keys typed while it runs go to the
+remote (so ``read``, ``y/n`` and password prompts are answered from the keyboard, and the
+remote's echo shows them, or not), Ctrl-C is a real SIGINT there, and output is handed to the
+spinner piece by piece through ``render.stream`` (the same sanitiser and bounds as a result).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from orgorepl import outcome as oc
+from orgorepl.render.bounded import OutputLimits
+from orgorepl.render.stream import StreamView
+
+if TYPE_CHECKING:  # pragma: no cover
+    from orgorepl.connect import Connection
+    from orgorepl.live import LiveBash
+    from orgorepl.submit import Code
+
+
+class LiveShellView:
+    def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits) -> None:
+        self._print = print_fragments
+        self._color, self._limits = color, limits
+        self._bash: LiveBash | None = None
+        self._for: int | None = None  # id() of the connection the shell belongs to
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, str]] = []
+        self._view: StreamView | None = None
+
+    # ---------------------------------------------------------------- running
+
+    def run(self, connection: Connection, code: Code) -> oc.Outcome:
+        """One submission on the live shell (in the job's thread); the output streams meanwhile."""
+        bash = self._shell(connection)
+        self._view = StreamView(color=self._color, limits=self._limits)
+        return bash.run(code.text, on_piece=self._piece, timeout=None)
+
+    def _shell(self, connection: Connection) -> LiveBash:
+        from orgorepl.live import LiveBash
+
+        if self._bash is None or self._for != id(connection):
+            self.close()
+            client, computer = connection.client, connection.computer
+            self._bash = LiveBash(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh),
+                                  connection.base_url)
+            self._for = id(connection)
+        return self._bash
+
+    @property
+    def cwd(self) -> str | None:
+        return self._bash.cwd if self._bash is not None else None
+
+    def _piece(self, piece: oc.Piece) -> None:
+        view = self._view
+        if view is None:
+            return
+        frags = view.feed(piece.text)
+        with self._lock:
+            self._pending.extend(frags)
+
+    def finish(self) -> None:
+        """After the submission: what is still held back, then the line end."""
+        view, self._view = self._view, None
+        if view is not None:
+            with self._lock:
+                self._pending.extend(view.end())
+        self.write_output()
+
+    # ---------------------------------------------------------------- ui.progress.LiveHooks
+
+    def keys(self, text: str) -> None:
+        if self._bash is not None and text:
+            self._bash.send_keys(text)
+
+    def interrupt(self) -> None:
+        if self._bash is not None:
+            self._bash.interrupt()
+
+    def mid_line(self) -> bool:
+        view = self._view
+        return view is not None and not view.at_line_start
+
+    def has_output(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def write_output(self) -> None:
+        with self._lock:
+            frags, self._pending = self._pending, []
+        if frags:
+            self._print(frags)
+
+    def close(self) -> None:
+        bash, self._bash = self._bash, None
+        if bash is not None:
+            bash.close()

@@ -1,0 +1,57 @@
+"""`orgorepl --live` end to end in a real pseudo-terminal: bash mode on one persistent remote shell."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from test_term_pty import LOCAL, Shell
+
+pytestmark = pytest.mark.pty
+
+
+@pytest.fixture
+def live_repl(isolated_env, tmp_path):
+    shell = Shell(isolated_env, tmp_path)
+    shell.orgorepl("--local --live --bash")
+    shell.expect(rb"connected to (\x1b\[[0-9;]*m)?computer-1")
+    yield shell
+    shell.close()
+
+
+def test_output_streams_as_the_command_prints_it(live_repl):
+    live_repl.line("echo first-line; sleep 3; echo last-line")
+    start = time.monotonic()
+    live_repl.expect(rb"first-line")
+    first_seen = time.monotonic() - start
+    live_repl.expect(rb"last-line")
+    assert first_seen < 2.0, first_seen  # on screen well before the command ended
+
+
+def test_keys_answer_read_ctrl_c_interrupts_and_the_shell_lives_on(live_repl):
+    live_repl.line("read -p 'name? ' who; echo \"hello $who\"")
+    live_repl.expect(rb"live bash on")  # the spinner: the command is running ...
+    live_repl.expect(rb"name\? ")  # ... and this is its prompt, not the echo of the command line
+    live_repl.line("ada")
+    live_repl.expect(rb"hello ada")
+    live_repl.line("KEEP=kept; sleep 30; echo never")
+    time.sleep(1.0)
+    live_repl.type("\x03")
+    live_repl.expect(rb"interrupted by Ctrl-C: exit 130")
+    live_repl.line("echo still-$KEEP")
+    live_repl.expect(rb"still-kept")
+    assert not re.search(rb"[\r\n]never[\r\n]", live_repl.seen)  # the command after sleep never ran
+
+
+def test_bash_and_python_share_the_directory(live_repl, tmp_path):
+    (tmp_path / "shared dir").mkdir()
+    live_repl.line(f"cd '{tmp_path}/shared dir'")
+    live_repl.expect(rb"shared dir(\x1b\[[0-9;]*m)? ?(\x1b\[[0-9;]*m)?\$")
+    live_repl.type("\x1bOS")  # F4: Python mode
+    live_repl.expect(rb">>> ")
+    live_repl.line("import os; os.getcwd()")
+    live_repl.expect(re.escape(repr(str(tmp_path / "shared dir")).encode()))
+    live_repl.type("\x04")
+    live_repl.expect(re.escape(LOCAL))
