@@ -44,8 +44,8 @@ class ShellEnded(Exception):
 class LiveShell:
     """One live bash over one terminal socket."""
 
-    def __init__(self, fetch_access: AccessFetcher, base_url: str) -> None:
-        self._fetch, self._base_url = fetch_access, base_url
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
+        self._fetch, self._base_url, self._size = fetch_access, base_url, size
         self._terminal: Terminal | None = None
         self._framing = Framing()
         self.cwd: str | None = None
@@ -58,7 +58,7 @@ class LiveShell:
         return self._terminal is not None
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
-        terminal = Terminal(self._fetch, self._base_url, COLS, ROWS)
+        terminal = Terminal(self._fetch, self._base_url, *self._size)
         await terminal.connect()
         self._terminal, self._framing = terminal, Framing()
         await terminal.send_input(self._framing.setup())
@@ -156,7 +156,8 @@ class LiveShell:
 class LiveBash:
     """A LiveShell for blocking callers: its loop runs on a thread of its own."""
 
-    def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str) -> None:
+    def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str, *,
+                 size: tuple[int, int] = (COLS, ROWS)) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="orgorepl-live", daemon=True)
         self._thread.start()
@@ -164,7 +165,7 @@ class LiveBash:
         async def fetch(fresh: bool) -> protocol.TerminalAccess:
             return await asyncio.to_thread(fetch_access, fresh)
 
-        self.shell = LiveShell(fetch, base_url)
+        self.shell = LiveShell(fetch, base_url, size=size)
 
     def _call(self, coro: Awaitable) -> Future:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]

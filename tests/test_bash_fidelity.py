@@ -95,8 +95,7 @@ def test_stateless_is_further_from_a_shell_than_stateful(measured):
 
 
 @pytest.mark.pty
-@pytest.mark.parametrize("transport", [name for name in TRANSPORTS if name not in HTTP_MODES] or
-                         [pytest.param("live", marks=pytest.mark.skip(reason="no live transport registered"))])
+@pytest.mark.parametrize("transport", [name for name in TRANSPORTS if name not in HTTP_MODES])
 def test_a_persistent_transport_matches_the_shell(measured, transport):
     """The issue's bar for live mode: at least 97 % of steps match a persistent bash -i."""
     fig = measured.figure(transport)

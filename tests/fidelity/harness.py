@@ -202,13 +202,38 @@ class HttpBash:
         return results
 
 
-# The transports the fidelity figures are measured for: name -> factory(lab).  A live transport
-# (one persistent bash over the terminal WebSocket) is added here as
-#     "live": lambda lab: LiveBash(lab.emulator, ...),
-# implementing Transport.run_steps; the test and the benchmark pick it up from this table.
+class LiveBashSteps:
+    """``--live``: one persistent shell on the computer's terminal per sequence (``live.LiveBash``),
+    with the ground truth's window size, so that programs that format for the window agree."""
+
+    name = "live"
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+
+    def run_steps(self, steps: list[str], place: Place) -> list[StepResult]:
+        from orgorepl.live import LiveBash
+
+        client = self.lab.client
+        shell = LiveBash(lambda fresh: client.terminal_access(place.computer_id, fresh_token=fresh),
+                         self.lab.emulator.base_url, size=(80, 24))
+        try:
+            shell.start()
+            results = []
+            for step in steps:
+                outcome = shell.run(step)
+                results.append(StepResult(outcome.output, outcome.exit_status))
+            return results
+        finally:
+            shell.close()
+
+
+# The transports the fidelity figures are measured for: name -> factory(lab); the test and the
+# benchmark pick them up from this table.
 TRANSPORTS: dict[str, Callable[[Lab], Transport]] = {
     "http": lambda lab: HttpBash(lab.client, stateful=True),
     "stateless": lambda lab: HttpBash(lab.client, stateful=False),
+    "live": LiveBashSteps,
 }
 
 
