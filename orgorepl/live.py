@@ -138,6 +138,11 @@ class LiveShell:
             self._interrupted = True
             await self._terminal.send_input(INTERRUPT)
 
+    async def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        if self._terminal is not None:
+            await self._terminal.resize(cols, rows)
+
     async def send_keys(self, text: str) -> None:
         """What the user typed while a submission runs (answers to ``read``, ``y/n``, a password).
 
@@ -199,6 +204,9 @@ class LiveBash:
 
     def send_keys(self, text: str) -> None:
         self._call(self.shell.send_keys(text)).result()
+
+    def resize(self, cols: int, rows: int) -> None:
+        self._call(self.shell.resize(cols, rows)).result()
 
     @property
     def cwd(self) -> str | None:

@@ -271,9 +271,9 @@ def _call(work: Callable[[Callable[[], bool]], Outcome], screen: _Screen, input:
     job = Job(job_work, phase=phase, timeout=code.timeout).start()
     finished = False
     try:
-        finished = job.wait(0.05) or wait_with_spinner(
+        finished = job.wait(0.05) or bool(wait_with_spinner(
             job, UiState(), input=input, output=screen.output, style=screen.style,
-            color_depth=screen.color_depth)
+            color_depth=screen.color_depth))
     except KeyboardInterrupt:
         finished = False
     finally:

@@ -55,3 +55,21 @@ def test_bash_and_python_share_the_directory(live_repl, tmp_path):
     live_repl.expect(re.escape(repr(str(tmp_path / "shared dir")).encode()))
     live_repl.type("\x04")
     live_repl.expect(re.escape(LOCAL))
+
+
+def test_vi_from_live_bash_mode_gets_the_whole_terminal_and_gives_it_back(live_repl, isolated_env):
+    live_repl.line("vi notes.txt")
+    live_repl.expect(rb"notes\.txt")
+    time.sleep(0.5)
+    live_repl.type("ihello from live vi")
+    live_repl.type("\x1b")
+    time.sleep(0.3)
+    live_repl.type(":wq\r")
+    live_repl.expect(rb"live bash on")  # the spinner again, after vi
+    live_repl.expect(rb"\$ ")  # and the REPL prompt
+    live_repl.line("cat notes.txt")
+    live_repl.expect(rb"hello from live vi\r*\n")  # cat's output (in vi it had no line end)
+    homes = list((isolated_env / "data").rglob("home/notes.txt"))
+    assert [p.read_text() for p in homes] == ["hello from live vi\n"]
+    after_vi = live_repl.seen[live_repl.seen.rfind(b"\x1b[?1049l"):]
+    assert b"^[" not in after_vi  # no sequence of vim's shown as text

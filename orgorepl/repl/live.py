@@ -8,6 +8,8 @@ spinner piece by piece through ``render.stream`` (the same sanitiser and bounds 
 
 from __future__ import annotations
 
+import re
+import select
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,15 +24,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.submit import Code
 
 
+# a program taking the whole screen (vim, less, top, man): from here on it gets the terminal
+_ALT_SCREEN = re.compile(r"\x1b\[\?(?:1049|1047|47)h")
+
+
 class LiveShellView:
-    def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits) -> None:
+    def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits,
+                 size: Callable[[], tuple[int, int]]) -> None:
         self._print = print_fragments
+        self._size = size  # (cols, rows) of the user's terminal: the live shell's window
         self._color, self._limits = color, limits
         self._bash: LiveBash | None = None
         self._for: int | None = None  # id() of the connection the shell belongs to
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
+        self._screen: list[str] | None = None  # full screen: raw text for the pass-through
 
     # ---------------------------------------------------------------- running
 
@@ -47,7 +56,7 @@ class LiveShellView:
             self.close()
             client, computer = connection.client, connection.computer
             self._bash = LiveBash(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh),
-                                  connection.base_url)
+                                  connection.base_url, size=self._size())
             self._for = id(connection)
         return self._bash
 
@@ -59,9 +68,53 @@ class LiveShellView:
         view = self._view
         if view is None:
             return
-        frags = view.feed(piece.text)
         with self._lock:
-            self._pending.extend(frags)
+            if self._screen is not None:
+                self._screen.append(piece.text)
+                return
+            text = piece.text
+            enters = _ALT_SCREEN.search(text)
+            if enters:  # the modes it set just before (mouse, keypad) belong to the full screen too
+                first_mode = text.find("\x1b[?")
+                cut = first_mode if 0 <= first_mode < enters.start() else enters.start()
+                text, self._screen = text[:cut], [text[cut:]]
+            self._pending.extend(view.feed(text))
+
+    def wants_screen(self) -> bool:
+        with self._lock:
+            return self._screen is not None
+
+    def full_screen(self, fds: tuple[int, int] | None) -> None:
+        """Give the terminal to the full-screen program until it leaves the alternate screen (or
+        ends), as ``%term`` does: raw keys to it, its screen through the screen filter, and the
+        terminal restored exactly afterwards.  What it prints after leaving streams as before."""
+        from orgorepl.term import LocalTerminal
+
+        if fds is None or self._bash is None:  # no terminal to hand over: drop to plain streaming
+            with self._lock:
+                self._screen = None
+            return
+        local = LocalTerminal(*fds)
+        self._bash.resize(*local.size())  # it drew for the shell's window: now it redraws for this one
+        local.enter()
+        try:
+            while True:
+                with self._lock:
+                    chunks, self._screen = self._screen or [], []
+                for chunk in chunks:
+                    local.show_remote(chunk)
+                if not local.filter.alternate_screen and chunks:
+                    break
+                if self._view is None:  # the submission ended
+                    break
+                if select.select([fds[0]], [], [], 0.02)[0]:
+                    keys = local.read_keys()
+                    if keys:
+                        self._bash.send_keys(keys.decode("utf-8", "replace"))
+        finally:
+            local.leave()
+            with self._lock:
+                self._screen = None
 
     def finish(self) -> None:
         """After the submission: what is still held back, then the line end."""

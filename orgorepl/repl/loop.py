@@ -93,8 +93,8 @@ class InteractiveRepl:
         self._exit = False
         self._early = early
         self._job: Job | None = None  # the call under the spinner, for the progress channel
-        self.live = LiveShellView(lambda f: self.print(f, now=True), color=options.color,
-                                  limits=self.limits) if options.live else None
+        self.live = LiveShellView(lambda f: self.print(f, now=True), color=options.color, limits=self.limits,
+                                  size=self._window) if options.live else None
 
     # -- output
 
@@ -205,11 +205,16 @@ class InteractiveRepl:
 
         job = Job(job_work, phase=phase.format(computer=self.state.where), timeout=timeout)
         self._job = job.start()
-        finished = False
+        finished: bool | None = False
         try:
-            finished = job.wait(0.05) or wait_with_spinner(
-                job, self.state, input=self.input, output=self.output, style=self.style,
-                color_depth=self.color_depth, pre_run=self.board.attach, live=live)
+            finished = job.wait(0.05)
+            while not finished:
+                finished = wait_with_spinner(job, self.state, input=self.input, output=self.output, style=self.style,
+                                             color_depth=self.color_depth, pre_run=self.board.attach, live=live)
+                if finished is None and live is not None:  # full screen (vim, less, top): its terminal now
+                    live.full_screen(self.terminal_fds())
+                elif not finished:
+                    break
         except KeyboardInterrupt:
             finished = False
         finally:
@@ -218,7 +223,7 @@ class InteractiveRepl:
                 job.abandon()
         if finished and isinstance(job.error, (KeyboardInterrupt, SystemExit)):
             raise job.error
-        return job, finished
+        return job, bool(finished)
 
     def call(self, work: Callable[[Connection, effects.Cancelled], T], *, phase: str,
              timeout: int | None) -> T | None:
@@ -366,6 +371,10 @@ class InteractiveRepl:
 
     def computer_status(self, status: str) -> None:
         self.state.computer_status = status
+
+    def _window(self) -> tuple[int, int]:
+        size = self.output.get_size()
+        return max(20, size.columns), max(5, size.rows)
 
     def terminal_fds(self) -> tuple[int, int] | None:
         try:

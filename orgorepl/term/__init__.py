@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from orgorepl.term.local import LocalTerminal
 from orgorepl.term.session import TermEnd, run_terminal
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
     from orgorepl.console import Console
 
-__all__ = ["TermEnd", "report_end", "run_on", "run_terminal"]
+__all__ = ["LocalTerminal", "TermEnd", "report_end", "run_on", "run_terminal"]
 
 
 def run_on(connection: Connection, *, in_fd: int, out_fd: int, reconnect: bool = False,

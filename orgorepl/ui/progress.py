@@ -43,18 +43,25 @@ class LiveHooks(Protocol):
         """The output on screen ends in the middle of a line."""
         ...
 
+    def wants_screen(self) -> bool:
+        """The command switched to the alternate screen: it needs the whole terminal."""
+        ...
+
     def write_output(self) -> None:
         """Write what was streamed since the last call (runs with the spinner out of the way)."""
         ...
 
 
-async def _stream(live: LiveHooks) -> None:
+async def _stream(live: LiveHooks, app: Application) -> None:
     from prompt_toolkit.application import run_in_terminal
 
     while True:
         await asyncio.sleep(STREAM_SECONDS)
         if live.has_output():
             await run_in_terminal(live.write_output, in_executor=False)
+        if live.wants_screen() and not app.is_done:
+            app.exit(result=None)  # a full-screen program: the caller hands it the terminal
+            return
 
 
 class Waitable(Protocol):
@@ -79,12 +86,13 @@ def wait_with_spinner(
     color_depth: ColorDepth | None = None,
     pre_run: Callable[[], None] | None = None,
     live: LiveHooks | None = None,
-) -> bool:
+) -> bool | None:
     """Block until ``call`` is done (True) or the user abandons it with Ctrl-C (False).
 
     With ``live`` the call is a live submission: keys go to it as they are typed, Ctrl-C
     interrupts it on the computer (the wait goes on until it has stopped), and output it
-    streamed is written above the spinner as it comes.
+    streamed is written above the spinner as it comes.  None: the command went full screen,
+    and the caller gives it the terminal (then waits again).
     """
     typed: list[KeyPress] = []
     ticks = [0]
@@ -110,7 +118,7 @@ def wait_with_spinner(
         return progress_toolbar(state, phase=call.phase(), elapsed=call.elapsed(),
                                 timeout=call.timeout, tick=ticks[0], live=live is not None)
 
-    app: Application[bool] = Application(
+    app: Application[bool | None] = Application(
         layout=Layout(ConditionalContainer(
             Window(FormattedTextControl(line), height=1, style="class:bottom-toolbar"),
             # a live command's last line without its end (a prompt waiting for an answer): the
@@ -140,7 +148,7 @@ def wait_with_spinner(
 
         call.add_done_callback(on_done)
         if live is not None:
-            app.create_background_task(_stream(live))
+            app.create_background_task(_stream(live, app))
         if pre_run is not None:
             pre_run()
 
@@ -149,4 +157,4 @@ def wait_with_spinner(
     finally:
         leftover = get_typeahead(app.input)
         store_typeahead(app.input, typed + leftover)
-    return bool(finished)
+    return None if finished is None and live is not None else bool(finished)
