@@ -77,6 +77,7 @@ class CommandContext:
     session_id: str = ""
     stateful: bool = True
     toggle_label: str = "F4"  # the mode-switch key as configured (config toggle_key)
+    live: bool = False  # bash mode runs in a live shell (--live, %live on)
 
 
 # -- effects: what a command asks the session to do ------------------------------------------
@@ -141,6 +142,11 @@ class StartComputer:
 
 
 @dataclass(frozen=True)
+class SetLive:
+    live: bool
+
+
+@dataclass(frozen=True)
 class OpenTerminal:
     reconnect: bool = False
 
@@ -162,7 +168,7 @@ class ResetSession:
 
 
 Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | OpenTerminal | EditTargets | ShowState | ResetSession)
+          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | EditTargets | ShowState | ResetSession)
 
 
 @dataclass(frozen=True)
@@ -405,6 +411,22 @@ def _stateless(ctx: CommandContext, args: str) -> CommandResult:
     text = ("state is carried between submissions again" if stateful else
             "stateless: submissions go to the API exactly as typed (no echo, nothing carried)")
     return CommandResult(text=text, effects=(SetStateful(stateful),))
+
+
+@registry.command("live", usage="%live [on|off]",
+                  help="bash mode in one persistent shell on the computer's terminal (streams; keys reach it)")
+def _live(ctx: CommandContext, args: str) -> CommandResult:
+    word = args.strip().lower()
+    if not word:
+        return CommandResult(text="live: " + ("on (bash runs in one persistent shell on the computer's terminal)"
+                                              if ctx.live else "off (each bash submission is a fresh shell, /bash)"))
+    if word not in ("on", "off"):
+        return CommandResult(text="%live wants on or off", error=True)
+    live = word == "on"
+    text = ("live: bash now runs in one persistent shell on the computer's terminal (its own state: "
+            "variables and cwd of the HTTP session are not in it)" if live else
+            "live off: bash submissions are fresh shells again (the live shell is ended)")
+    return CommandResult(text=text, effects=(SetLive(live),))
 
 
 def format_state(rows: Sequence, session_id: str) -> str:

@@ -115,6 +115,9 @@ SCHEMA: tuple[Setting, ...] = (
             "entries kept per mode in the history file (0: no history file)"),
     Setting("stateful", None, True, _boolean,
             "carry names, cwd and environment between submissions (false: --stateless)"),
+    Setting("transport", "ORGOREPL_TRANSPORT", "http", _choice("http", "live"),
+            "how bash mode runs: http (each submission a fresh shell, /bash) or live (one persistent "
+            "shell on the computer's terminal; --live, %live on)"),
     Setting("output_max_bytes", None, 128 * 1024, _positive_int(1_000, 100_000_000),
             "show at most this much of one output; the rest via %more / %save-output"),
     Setting("output_max_lines", None, 2_000, _positive_int(10, 10_000_000),
@@ -142,6 +145,7 @@ class Settings:
     toggle_key: str
     history_size: int
     stateful: bool
+    transport: str
     output_max_bytes: int
     output_max_lines: int
     sources: dict[str, str] = field(default_factory=dict)

@@ -73,3 +73,26 @@ def test_vi_from_live_bash_mode_gets_the_whole_terminal_and_gives_it_back(live_r
     assert [p.read_text() for p in homes] == ["hello from live vi\n"]
     after_vi = live_repl.seen[live_repl.seen.rfind(b"\x1b[?1049l"):]
     assert b"^[" not in after_vi  # no sequence of vim's shown as text
+
+
+def test_percent_live_switches_bash_mode_to_one_persistent_shell_and_back(isolated_env, tmp_path):
+    shell = Shell(isolated_env, tmp_path)
+    try:
+        shell.orgorepl("--local --bash")
+        shell.expect(rb"connected to (\x1b\[[0-9;]*m)?computer-1")
+        shell.line("%live on")
+        shell.expect(rb"live: bash now runs in one persistent shell")
+        shell.line("sleep 60 & echo job-$!")
+        shell.expect(rb"[\r\n]job-\d+")
+        shell.line("jobs | wc -l")
+        shell.expect(rb"(?:\x1b\[0m|[\r\n])1\r*\n")  # the job is the live shell's own
+        shell.line("%live")
+        shell.expect(rb"live: on")
+        shell.line("%live off")
+        shell.expect(rb"live off")
+        shell.line("jobs | wc -l")
+        shell.expect(rb"(?:\x1b\[0m|[\r\n])0\r*\n")  # a fresh shell per submission again
+        shell.type("\x04")
+        shell.expect(re.escape(LOCAL))
+    finally:
+        shell.close()

@@ -102,7 +102,7 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         output_max_lines=settings.output_max_lines,
         raw_escapes=raw_escapes,
         log_path=log_path,
-        live=live,
+        live=live or settings.transport == "live",
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), console=console)

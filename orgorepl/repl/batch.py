@@ -109,6 +109,10 @@ class BatchHost:
     def session_reset(self) -> None:
         pass
 
+    def set_live(self, live: bool) -> None:
+        self.fail("%live: batch mode runs over /exec and /bash (a live shell is for the interactive session)",
+                  ExitStatus.USAGE)
+
     def terminal_fds(self) -> tuple[int, int] | None:
         return None  # batch input is a script, not a person at a terminal
 

@@ -67,6 +67,8 @@ class Host(Protocol):
 
     def session_reset(self) -> None: ...
 
+    def set_live(self, live: bool) -> None: ...
+
     def terminal_fds(self) -> tuple[int, int] | None:
         """(input, output) descriptors of the user's terminal, or None when there is none."""
         ...
@@ -213,6 +215,7 @@ EFFECTS: dict[type, Callable[[Host, Any], None]] = {
     cmd.SwitchTheme: lambda host, e: host.switch_theme(e.name),
     cmd.StartComputer: _start,
     cmd.OpenTerminal: _terminal,
+    cmd.SetLive: lambda host, e: host.set_live(e.live),
     cmd.EditTargets: lambda host, e: host.edit_targets(e.verb, e.names),
     cmd.ShowState: _show_state,
     cmd.ResetSession: _reset,

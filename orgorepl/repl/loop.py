@@ -93,8 +93,8 @@ class InteractiveRepl:
         self._exit = False
         self._early = early
         self._job: Job | None = None  # the call under the spinner, for the progress channel
-        self.live = LiveShellView(lambda f: self.print(f, now=True), color=options.color, limits=self.limits,
-                                  size=self._window) if options.live else None
+        self.live: LiveShellView | None = None
+        self.set_live(options.live)
 
     # -- output
 
@@ -341,6 +341,7 @@ class InteractiveRepl:
             local=bool(connection and connection.local), connection_note=note,
             history=self.history.store_for(self.state.mode).get_strings(),
             session_id=self.remote.session_id, stateful=self.remote.stateful, toggle_label=self.state.toggle_label,
+            live=self.live is not None,
         )
 
     def run_meta(self, line: str, name: str) -> None:
@@ -360,6 +361,14 @@ class InteractiveRepl:
 
     def set_timeout(self, mode: Mode, seconds: int) -> None:
         self.state.timeouts[mode] = seconds
+
+    def set_live(self, live: bool) -> None:
+        if live and self.live is None:
+            self.live = LiveShellView(lambda f: self.print(f, now=True), color=self.options.color,
+                                      limits=self.limits, size=self._window)
+        elif not live and self.live is not None:
+            self.live.close()
+            self.live = None
 
     def set_stateful(self, stateful: bool) -> None:
         self.remote.stateful = self.state.stateful = stateful
