@@ -52,6 +52,7 @@ class LiveShell:
         self._interrupted = False
         self.started_count = 0
         self._sent = asyncio.Event()  # the running submission has been sent (made on the shell's loop)
+        self._running = False  # a submission is on its way or running
 
     @property
     def alive(self) -> bool:
@@ -88,6 +89,7 @@ class LiveShell:
     async def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
                   timeout: int | None = None) -> oc.Outcome:
         notes: tuple[str, ...] = ()
+        self._running = True
         if self._terminal is None:
             if self.started_count:
                 notes = (NEW_SHELL,)
@@ -101,6 +103,7 @@ class LiveShell:
         try:
             return await self._outcome(builder, started, timeout, notes)
         finally:
+            self._running = False
             self._sent = asyncio.Event()
 
     async def _outcome(self, builder: oc.OutcomeBuilder, started: float, timeout: int | None,
@@ -148,6 +151,8 @@ class LiveShell:
 
         Keys typed before the submission went out (the shell may still be starting) wait for it:
         sent first, they would be typed in front of the command."""
+        if not self._running:
+            return  # nothing runs to read them (the command just ended): like keys after a program exits
         await self._sent.wait()
         if self._terminal is not None:
             await self._terminal.send_input(text)
@@ -203,7 +208,8 @@ class LiveBash:
         self._call(self.shell.interrupt()).result()
 
     def send_keys(self, text: str) -> None:
-        self._call(self.shell.send_keys(text)).result()
+        """Never waits: the caller is the UI's loop, which must not block on the remote."""
+        self._call(self.shell.send_keys(text))
 
     def resize(self, cols: int, rows: int) -> None:
         self._call(self.shell.resize(cols, rows)).result()

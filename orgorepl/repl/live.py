@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.render.bounded import OutputLimits
 from orgorepl.render.stream import StreamView
@@ -21,7 +22,18 @@ from orgorepl.render.stream import StreamView
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
     from orgorepl.live import LiveBash
+    from orgorepl.repl.jobs import Job
+    from orgorepl.session.carry import RemoteSession
     from orgorepl.submit import Code
+
+
+class LiveUnavailable(Exception):
+    """The computer's terminal cannot be reached: bash goes on over HTTP."""
+
+    def __init__(self, cause: errors.OrgoError) -> None:
+        what = cause.one_line(advice=False) if isinstance(cause, errors.TerminalClosedError) else cause.message
+        super().__init__(what)
+        self.cause = cause
 
 
 # a program taking the whole screen (vim, less, top, man): from here on it gets the terminal
@@ -40,13 +52,40 @@ class LiveShellView:
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
         self._screen: list[str] | None = None  # full screen: raw text for the pass-through
+        self.usable = True  # False once the terminal could not be reached: HTTP from then on
+        self.streamed = False  # the last submission's output is on screen already
 
     # ---------------------------------------------------------------- running
+
+    def submit(self, run: Callable[..., tuple[Job, bool]], code: Code, remote: RemoteSession) -> tuple[Job, bool]:
+        """One bash submission through the REPL's ``run`` (its spinner, its jobs): on the live
+        shell, or, when the terminal cannot be reached, said once and over HTTP from then on."""
+        from orgorepl.submit import submit
+
+        self.streamed = False
+        job, finished = run(lambda c, cancelled: self.run(c, code), phase="live bash on {computer}",
+                            timeout=None, live=self)
+        self.finish()
+        if finished and isinstance(job.error, LiveUnavailable):
+            self.usable = False
+            self._print([("class:note.error", f"live: the terminal cannot be reached ({job.error}); "
+                                              "bash runs over HTTP (/bash) from now on\n")])
+            return run(lambda c, cancelled: submit(c.client, c.computer.id, remote, code, cancelled=cancelled),
+                       phase="bash on {computer}", timeout=code.timeout)
+        if self.cwd and self.cwd != remote.cwd:  # one directory for both modes
+            remote.cwd = remote.moved_to = self.cwd
+        return job, finished
 
     def run(self, connection: Connection, code: Code) -> oc.Outcome:
         """One submission on the live shell (in the job's thread); the output streams meanwhile."""
         bash = self._shell(connection)
+        if not bash.shell.alive and not bash.shell.started_count:
+            try:
+                bash.start()
+            except errors.OrgoError as err:
+                raise LiveUnavailable(err) from err
         self._view = StreamView(color=self._color, limits=self._limits)
+        self.streamed = True
         return bash.run(code.text, on_piece=self._piece, timeout=None)
 
     def _shell(self, connection: Connection) -> LiveBash:

@@ -251,13 +251,8 @@ class InteractiveRepl:
 
     def _submit(self, code: Code) -> oc.Outcome:
         """One submission on the session's computer: always an Outcome (abandoned and failed too)."""
-        live = self.live if code.mode is Mode.BASH else None
-        if live is not None:
-            job, finished = self._run(lambda c, cancelled: live.run(c, code), phase="live bash on {computer}",
-                                      timeout=None, live=live)
-            live.finish()
-            if live.cwd and live.cwd != self.remote.cwd:  # one directory for both modes
-                self.remote.cwd = self.remote.moved_to = live.cwd
+        if code.mode is Mode.BASH and self.live is not None and self.live.usable:
+            job, finished = self.live.submit(self._run, code, self.remote)
         else:
             job, finished = self._run(
                 lambda c, cancelled: submit(c.client, c.computer.id, self.remote, code, cancelled=cancelled),
@@ -304,7 +299,7 @@ class InteractiveRepl:
         else:
             outcome = self._submit(code)
             self._record(text, [(self.state.where, outcome)])  # logged before it is shown
-            self._show_outcome(outcome, streamed=self.live is not None and mode is Mode.BASH and outcome.ran)
+            self._show_outcome(outcome, streamed=bool(self.live and mode is Mode.BASH and self.live.streamed))
             if outcome.ran:
                 self.last_output.keep(outcome)
             self.state.last = LastCall.of(outcome)
@@ -341,7 +336,7 @@ class InteractiveRepl:
             local=bool(connection and connection.local), connection_note=note,
             history=self.history.store_for(self.state.mode).get_strings(),
             session_id=self.remote.session_id, stateful=self.remote.stateful, toggle_label=self.state.toggle_label,
-            live=self.live is not None,
+            live=self.live is not None and self.live.usable,
         )
 
     def run_meta(self, line: str, name: str) -> None:

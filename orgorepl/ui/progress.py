@@ -28,6 +28,11 @@ from orgorepl.ui.toolbar import progress_toolbar
 
 TICK_SECONDS = 0.1
 STREAM_SECONDS = 0.05  # how often streamed output is written above the spinner
+# Keys typed this soon after a live submission started are type-ahead for the next prompt (the
+# next line of someone typing fast), not input for the command: a command that reads the keyboard
+# shows its prompt first (a line left open: from then on keys are its), and nobody answers a
+# prompt they cannot see within a fifth of a second.
+LIVE_KEYS_AFTER = 0.2
 
 
 class LiveHooks(Protocol):
@@ -108,7 +113,7 @@ def wait_with_spinner(
 
     @kb.add(Keys.Any)
     def _keep(event: KeyPressEvent) -> None:
-        if live is not None:
+        if live is not None and not typed and (call.elapsed() >= LIVE_KEYS_AFTER or live.mid_line()):
             live.keys("".join(press.data for press in event.key_sequence))
         else:
             typed.extend(event.key_sequence)

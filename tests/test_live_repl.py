@@ -1,0 +1,52 @@
+"""The interactive session with a live bash, driven through prompt_toolkit's pipe input."""
+
+from __future__ import annotations
+
+from orgorepl import errors
+from orgorepl.connect import Connection
+
+from test_repl import connector_for, ready, start  # noqa: F401 - the fixture
+
+
+class NoTerminalClient:
+    """The real client, on a server whose terminal cannot be reached (a fault the emulator,
+    which always has one, cannot produce)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def terminal_access(self, computer_id, *, fresh_token=False):
+        raise errors.TerminalNotFoundError("the server has no terminal at this address (HTTP 404)")
+
+
+def test_live_bash_keeps_the_shell_between_submissions(start):  # noqa: F811
+    session = start(live=True)
+    ready(session)
+    session.send("\x1bOS")  # F4: bash mode
+    session.submit("LIVE_VAR=kept-$((6*7)); set -o noclobber")
+    session.submit("echo $LIVE_VAR; set -o | grep noclobber")
+    session.expect(r"kept-42\nnoclobber\s+on")
+
+
+def test_without_a_terminal_live_says_so_once_and_bash_runs_over_http(start, emulator):  # noqa: F811
+    real = connector_for(emulator)
+
+    def connect() -> Connection:
+        connection = real()
+        connection.client = NoTerminalClient(connection.client)
+        return connection
+
+    session = start(live=True, connect=connect)
+    ready(session)
+    session.send("\x1bOS")
+    session.submit("echo over-$((40+2))")
+    session.expect(r"live: the terminal cannot be reached \(the server has no terminal")
+    session.expect(r"^over-42$")
+    session.submit("%live")
+    session.expect(r"live: off")
+    session.submit("echo again")
+    session.expect(r"^again$")
+    assert session.screen.text().count("cannot be reached") == 1
