@@ -18,7 +18,8 @@ LAYERS = [
     ("services", {"config", "themes", "client", "emulator"}),
     ("logic", {"session", "commands", "transcript"}),
     ("presentation", {"render", "ui", "console"}),
-    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term", "live"}),
+    ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term", "live",
+                       "live_python"}),
     ("entry", {"cli", "__main__"}),
 ]
 

@@ -1,0 +1,298 @@
+"""Live Python: submissions run in one persistent interpreter on the computer (issue 12).
+
+``LivePythonShell`` is the asynchronous core: it opens a terminal socket of its own (its own
+login bash in its own PTY, apart from a live bash's), starts the agent there
+(``session.live_python`` says how, ``session/live_agent.py`` is the agent) and runs one
+submission at a time, feeding an ``OutcomeBuilder`` as output arrives, stdout and stderr as
+separate streams.  ``LivePython`` (below) is the blocking face, with the API of
+``live.LiveBash``: ``start``, ``run``, ``interrupt``, ``send_keys``, ``cwd``, ``close``.
+
+What a submission's Outcome says, the same fields the HTTP path fills (``render.result`` shows
+both alike): ``ok``; ``error`` with ``error_type``, ``error`` (the exception's text) and
+``traceback`` (the user's frames only, their lines named ``<cell N>``); ``interrupted`` when the
+cell ended in a ``KeyboardInterrupt`` (Ctrl-C: ``error_type`` says so and ``traceback`` where it
+stopped), the output up to then kept and every name intact.  ``SystemExit`` ends the cell, never
+the interpreter (a non-zero code is an error, as over HTTP, and a note says the interpreter goes
+on).  When the interpreter itself ends (``os._exit``, a kill), the Outcome says how, and the next
+submission starts a new one, with a note that the old one's names are gone.
+
+Why not one process per submission, as over HTTP: an interpreter that stays is what keeps
+generators, open files, sockets, threads and lambdas, none of which pickle.  Why a terminal and
+not /exec: /exec answers once, at the end; the terminal streams, takes keys and carries Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+
+from orgorepl import errors, protocol
+from orgorepl import outcome as oc
+from orgorepl.client.terminal import Terminal
+from orgorepl.exitstatus import ExitStatus
+from orgorepl.modes import Mode
+from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
+from orgorepl.session.live_python import LivePython as Framing
+
+START_TIMEOUT = 30.0
+COLS, ROWS = 200, 50
+NOT_STARTED = "the live Python could not be started on the computer"
+NEW_INTERPRETER = "a new live Python: names, imports, open files and threads of the previous one are gone"
+SYSTEM_EXIT_NOTE = "SystemExit ended the cell; the live Python goes on, its names kept"
+ENDED = "the next submission starts a new one"
+
+AccessFetcher = Callable[[bool], Awaitable[protocol.TerminalAccess]]
+
+
+class LivePythonUnavailable(errors.OrgoError):
+    """The agent could not be started (no ``python3``, a start that failed or never finished)."""
+
+    exit_status = ExitStatus.SERVER
+
+
+class AgentEnded(Exception):
+    """The interpreter ended (``code``: its status as bash saw it; None: the socket just closed)."""
+
+    def __init__(self, code: int | None) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def ended_text(code: int | None) -> tuple[str, str]:
+    """(error_type, error) for an interpreter that ended under a cell, worded as over HTTP."""
+    if code is None:
+        return "ProcessKilled", f"the live Python's terminal closed: {ENDED}"
+    if code > 128:
+        return "ProcessKilled", f"the live Python was killed ({oc.exit_text(code)}): {ENDED}"
+    return "SystemExit", f"the live Python exited with status {code}: {ENDED}"
+
+
+class LivePythonShell:
+    """One live Python over one terminal socket."""
+
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
+        self._fetch, self._base_url, self._size = fetch_access, base_url, size
+        self._terminal: Terminal | None = None
+        self._framing = Framing()
+        self.cwd: str | None = None
+        self.pid: int | None = None
+        self.version: str | None = None
+        self.started_count = 0
+        self.reading = False  # the running cell waits for keys (an ``input()``)
+        self.echoing = True  # ... and they are echoed (False: a password)
+        self._ids = 0
+        self._running = False
+        self._sent = asyncio.Event()  # the running submission has been sent (made on the shell's loop)
+
+    @property
+    def alive(self) -> bool:
+        return self._terminal is not None
+
+    async def start(self, timeout: float = START_TIMEOUT) -> None:
+        terminal = Terminal(self._fetch, self._base_url, *self._size)
+        await terminal.connect()
+        self._terminal, self._framing = terminal, Framing()
+        try:
+            await asyncio.wait_for(self._boot(), timeout)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise LivePythonUnavailable(f"{NOT_STARTED}: it did not answer within {timeout:g}s") from None
+        except AgentEnded as end:
+            await self.close()
+            said = " ".join(self._framing.noise.split())[-300:]
+            how = "python3 was not found" if end.code == 127 else (
+                oc.exit_text(end.code) if end.code is not None else "the terminal closed")
+            raise LivePythonUnavailable(f"{NOT_STARTED} ({how})" + (f": {said}" if said else "")) from None
+        except BaseException:
+            await self.close()
+            raise
+        self.started_count += 1
+
+    async def _boot(self) -> None:
+        assert self._terminal is not None
+        await self._terminal.send_input(self._framing.bootstrap())
+        await self._until(Booted)
+        await self._terminal.send_input(self._framing.payload())
+        ready = await self._until(Ready)
+        assert isinstance(ready, Ready)
+        self.pid, self.version, self.cwd = ready.pid, ready.version, ready.cwd or self.cwd
+
+    async def _until(self, kind: type) -> Event:
+        while True:
+            for event in await self._events():
+                if isinstance(event, Exited):
+                    await self.close()
+                    raise AgentEnded(event.code)
+                if isinstance(event, kind):
+                    return event
+
+    async def _events(self) -> list[Event]:
+        """The next events (an ``Exited`` among them comes after the output before it);
+        AgentEnded when the terminal closed."""
+        assert self._terminal is not None
+        while True:
+            frame = await self._terminal.receive()
+            if frame is None:
+                self._terminal = None
+                raise AgentEnded(None)
+            if frame.type == "output":
+                return self._framing.feed(frame.data)
+            if frame.type == "error":
+                return [Output(f"\n[the terminal says: {frame.message}]\n", "stderr")]
+
+    async def run(self, code: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
+                  timeout: int | None = None, echo: bool = True) -> oc.Outcome:
+        """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
+        ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
+        notes: tuple[str, ...] = ()
+        if self._terminal is None:
+            if self.started_count:
+                notes = (NEW_INTERPRETER,)
+            await self.start()
+        assert self._terminal is not None
+        builder = oc.OutcomeBuilder(Mode.PYTHON, on_piece)
+        started = time.monotonic()
+        self._ids += 1
+        ident = self._ids
+        await self._terminal.send_input(self._framing.run(ident, code, echo=echo))
+        self._running = True
+        self._sent.set()  # keys typed meanwhile may follow it now
+        try:
+            return await self._outcome(ident, builder, started, timeout, notes)
+        finally:
+            self._running = self.reading = False
+            self.echoing = True
+            self._sent = asyncio.Event()
+
+    async def _outcome(self, ident: int, builder: oc.OutcomeBuilder, started: float, timeout: int | None,
+                       notes: tuple[str, ...]) -> oc.Outcome:
+        while True:
+            try:
+                events = await self._events()
+            except AgentEnded as end:
+                return self._ended(end.code, builder, started, timeout, notes)
+            for event in events:
+                if isinstance(event, Exited):  # what it printed before it ended is kept
+                    await self.close()
+                    return self._ended(event.code, builder, started, timeout, notes)
+                if isinstance(event, Output):
+                    self.reading = False
+                    builder.feed(event.text, oc.Stream.STDERR if event.stream == "stderr" else oc.Stream.STDOUT)
+                elif isinstance(event, InputWanted):
+                    self.reading, self.echoing = True, event.echo
+                elif isinstance(event, Done) and event.id == ident:
+                    return self._finished(event, builder, time.monotonic() - started, timeout, notes)
+
+    @staticmethod
+    def _ended(code: int | None, builder: oc.OutcomeBuilder, started: float, timeout: int | None,
+               notes: tuple[str, ...]) -> oc.Outcome:
+        error_type, error = ended_text(code)
+        return builder.finish(oc.Status.ERROR, error_type=error_type, error=error,
+                              duration=time.monotonic() - started, timeout=timeout, notes=notes)
+
+    def _finished(self, done: Done, builder: oc.OutcomeBuilder, duration: float, timeout: int | None,
+                  notes: tuple[str, ...]) -> oc.Outcome:
+        self.cwd = done.cwd or self.cwd
+        if done.system_exit:
+            notes = (*notes, SYSTEM_EXIT_NOTE)
+        if done.status == "interrupted":
+            status = oc.Status.INTERRUPTED
+        else:
+            status = oc.python_status(success=done.status == "ok", timed_out=False)
+        return builder.finish(status, error_type=done.error_type, error=done.error, traceback=done.traceback,
+                              duration=duration, timeout=timeout, notes=notes)
+
+    async def interrupt(self) -> None:
+        """Ctrl-C: SIGINT for the running cell (a KeyboardInterrupt there) and its child processes."""
+        if self._terminal is not None and self._running:
+            await self._terminal.send_input(self._framing.interrupt())
+
+    async def send_keys(self, text: str) -> None:
+        """What the user typed while a submission runs: lines for ``input()`` (Enter ends one,
+        backspace edits it, Ctrl-D ends the input), echoed by the interpreter's side except
+        while a password is read.  Keys typed before the submission went out wait for it."""
+        await self._sent.wait()
+        if self._terminal is not None:
+            if "\r" in text or "\n" in text:
+                self.reading = False
+            await self._terminal.send_input(self._framing.keys(text))
+
+    async def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        if self._terminal is not None:
+            await self._terminal.resize(cols, rows)
+
+    async def close(self) -> None:
+        terminal, self._terminal = self._terminal, None
+        if terminal is not None:
+            await terminal.close()
+
+
+class LivePython:
+    """A LivePythonShell for blocking callers: its loop runs on a thread of its own."""
+
+    def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str, *,
+                 size: tuple[int, int] = (COLS, ROWS)) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="orgorepl-live-python", daemon=True)
+        self._thread.start()
+
+        async def fetch(fresh: bool) -> protocol.TerminalAccess:
+            return await asyncio.to_thread(fetch_access, fresh)
+
+        self.shell = LivePythonShell(fetch, base_url, size=size)
+
+    def _call(self, coro: Awaitable) -> Future:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        self._call(self.shell.start()).result()
+
+    def run(self, code: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
+            timeout: int | None = None, echo: bool = True) -> oc.Outcome:
+        """Run one submission; Ctrl-C (KeyboardInterrupt) here interrupts it on the computer and
+        still returns its Outcome, with the output up to then."""
+        future = self._call(self.shell.run(code, on_piece=on_piece, timeout=timeout, echo=echo))
+        try:
+            return self._wait(future)
+        except KeyboardInterrupt:
+            self.interrupt()
+            return self._wait(future)
+        except errors.OrgoError as err:
+            return oc.failed(Mode.PYTHON, err, timeout=timeout)
+
+    @staticmethod
+    def _wait(future: Future) -> oc.Outcome:
+        while True:  # short waits: a KeyboardInterrupt reaches this thread between them
+            try:
+                return future.result(timeout=0.1)
+            except TimeoutError:
+                continue
+
+    def interrupt(self) -> None:
+        self._call(self.shell.interrupt()).result()
+
+    def send_keys(self, text: str) -> None:
+        self._call(self.shell.send_keys(text)).result()
+
+    def resize(self, cols: int, rows: int) -> None:
+        self._call(self.shell.resize(cols, rows)).result()
+
+    @property
+    def cwd(self) -> str | None:
+        return self.shell.cwd
+
+    @property
+    def reading(self) -> bool:
+        """The running cell waits for a line typed (``input()``, ``sys.stdin.readline()``)."""
+        return self.shell.reading
+
+    def close(self) -> None:
+        try:
+            self._call(self.shell.close()).result(timeout=5)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)

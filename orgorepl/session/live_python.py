@@ -1,0 +1,218 @@
+"""Python over the terminal: the wire side of live Python (no I/O here).
+
+A live Python is a small agent (``live_agent.py``, stdlib only, any Python 3.8+) started in a
+terminal socket's own login bash and kept for the session: every submission runs in its real
+``__main__``, so every object lives on as it is (generators, open files, sockets, threads,
+lambdas): nothing is pickled.  What was learned about PTYs (``../shared/design-live.md``) and
+how it is used:
+
+* **Starting it.**  One line is pasted into the fresh bash (bracketed paste, as live bash
+  does, with a leading space so it stays out of history): ``python3 -c BOOT; printf EXIT; exit``.
+  ``BOOT`` takes ``''`` off ``sys.path`` (a ``zlib.py`` in the home directory must not stand in
+  for the stdlib while the agent imports), puts the PTY in raw mode, says ``!boot`` and reads
+  one line: the agent's source, zlib-compressed and base64-encoded.  Sending it only after
+  ``!boot`` means it meets a raw tty: no echo, no 4095-byte line limit, no byte taken for a
+  signal.  The agent then says ``ready``.  ``python3`` missing or the agent failing to start
+  is the ``!exit:N`` line bash prints (with the status) when the interpreter ends; so is the
+  agent's death later (``os._exit``, a kill), after which bash exits and the socket closes.
+* **Frames.**  The agent writes ``\\x1e`` + a per-session nonce + one JSON object (ASCII only:
+  a control character in it is escaped) + ``\\n`` and nothing else ever reaches the PTY (the
+  user's fds 0-2 are pipes).  Anything else in the stream is the shell's noise from before the
+  agent took over, and is skipped; a frame cut short by another one is dropped.  The markers
+  typed in the bootstrap line are escapes (``\\x1e`` as four characters), so bash's echo of the
+  line can never look like a frame.
+* **Requests.**  One JSON object per line (``run``, ``keys``, ``int``); printable ASCII, so no
+  base64 is needed: the tty is raw and passes every byte as it is.
+
+Events: ``ready`` (pid, Python version, cwd), ``out`` (stream, text), ``input`` (a read of
+stdin waits for keys; ``echo`` false for a password), ``done`` (how the cell ended, the
+traceback of the user's frames, the cwd).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import secrets
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from orgorepl.session.live_bash import PASTE_END, PASTE_START
+
+RS = "\x1e"
+AGENT_FILE = "<orgo-live>"
+
+
+@dataclass(frozen=True)
+class Booted:
+    """The bootstrap runs and waits for the agent's source."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    pid: int
+    version: str
+    cwd: str | None
+
+
+@dataclass(frozen=True)
+class Output:
+    text: str
+    stream: str  # "stdout" | "stderr"
+
+
+@dataclass(frozen=True)
+class InputWanted:
+    """The cell reads stdin and nothing typed is waiting; ``echo`` false: a password is read."""
+
+    echo: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    id: int | None
+    status: str  # "ok" | "error" | "interrupted"
+    error_type: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    cwd: str | None = None
+    system_exit: bool = False  # the cell raised SystemExit (the agent went on)
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The interpreter ended; ``code`` is the status bash saw (128 + N: killed by signal N)."""
+
+    code: int
+
+
+Event = Booted | Ready | Output | InputWanted | Done | Exited
+
+
+@functools.lru_cache(maxsize=1)
+def agent_payload() -> str:
+    """The agent's source as the bootstrap reads it: one line of base64 of its zlib."""
+    text = Path(__file__).with_name("live_agent.py").read_bytes()
+    return base64.b64encode(zlib.compress(text, 9)).decode("ascii") + "\n"
+
+
+def _request(obj: dict[str, object]) -> str:
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n"
+
+
+class LivePython:
+    """The framing of one live Python: what to send, and what the terminal's output means."""
+
+    NOISE_KEPT = 2000
+
+    def __init__(self, nonce: str | None = None) -> None:
+        self.nonce = nonce or secrets.token_hex(6)
+        self._mark = RS + self.nonce
+        self._buffer = ""
+        self.noise = ""  # the end of what was not a frame (the shell's words when the start fails)
+
+    # ---------------------------------------------------------------- what to send
+
+    def bootstrap(self) -> str:
+        """The line typed into the fresh shell (see the module's docstring)."""
+        nonce = self.nonce
+        boot = ('import sys;p=sys.path.pop(0) if sys.path and sys.path[0]=="" else None;'
+                'import os,tty,zlib,binascii;tty.setraw(0);'
+                f'os.write(1,b"\\x1e{nonce}!boot\\n");'
+                'exec(compile(zlib.decompress(binascii.a2b_base64(b"".join(iter(lambda:os.read(0,1),b"\\n")))),'
+                f'"{AGENT_FILE}","exec"),{{"__name__":"__orgo_live__","ARGS":("{nonce}",p)}})')
+        line = f" python3 -c '{boot}'; printf '\\036{nonce}!exit:%s\\n' \"$?\"; exit"
+        return PASTE_START + line + PASTE_END + "\r"
+
+    def payload(self) -> str:
+        return agent_payload()
+
+    def run(self, ident: int, code: str, *, echo: bool = True) -> str:
+        return _request({"t": "run", "id": ident, "code": code, "echo": echo})
+
+    def keys(self, text: str) -> str:
+        return _request({"t": "keys", "d": text})
+
+    def interrupt(self) -> str:
+        return _request({"t": "int"})
+
+    # ---------------------------------------------------------------- what comes back
+
+    def feed(self, text: str) -> list[Event]:
+        """The events in what the terminal printed; a frame not yet whole waits for the rest.
+        Output of one stream in frames that came together is one event (a loop of prints is a
+        few pieces, not one per line); nothing is held back for it."""
+        buf = self._buffer + text
+        events: list[Event] = []
+        mark, pos = self._mark, 0
+        while True:
+            at = buf.find(mark, pos)
+            if at < 0:
+                keep = self._partial_mark(buf, pos)
+                self._skip(buf[pos:keep])
+                self._buffer = buf[keep:]
+                return events
+            self._skip(buf[pos:at])
+            body_at = at + len(mark)
+            end = buf.find("\n", body_at)
+            again = buf.find(mark, body_at)
+            if again >= 0 and (end < 0 or again < end):  # cut short by the next frame: dropped
+                pos = again
+                continue
+            if end < 0:
+                self._buffer = buf[at:]
+                return events
+            event = self._parse(buf[body_at:end].rstrip("\r"))
+            last = events[-1] if events else None
+            if isinstance(event, Output) and isinstance(last, Output) and last.stream == event.stream:
+                events[-1] = Output(last.text + event.text, event.stream)  # one piece, not one per line
+            elif event is not None:
+                events.append(event)
+            pos = end + 1
+
+    def _partial_mark(self, buf: str, pos: int) -> int:
+        """Where a mark may be starting at the end of ``buf`` (its length if none)."""
+        start = max(pos, len(buf) - len(self._mark) + 1)
+        for at in range(start, len(buf)):
+            if self._mark.startswith(buf[at:]):
+                return at
+        return len(buf)
+
+    def _skip(self, text: str) -> None:
+        if text:
+            self.noise = (self.noise + text)[-self.NOISE_KEPT:]
+
+    @staticmethod
+    def _parse(body: str) -> Event | None:
+        if body == "!boot":
+            return Booted()
+        if body.startswith("!exit:"):
+            code = body[len("!exit:"):]
+            return Exited(int(code) if code.isdigit() else -1)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        kind = data.get("t")
+        if kind == "out":
+            return Output(str(data.get("d") or ""), "stderr" if data.get("s") == "stderr" else "stdout")
+        if kind == "input":
+            return InputWanted(bool(data.get("echo", True)))
+        if kind == "done":
+            return Done(id=data.get("id") if isinstance(data.get("id"), int) else None,
+                        status=str(data.get("status") or "error"), error_type=_text(data.get("error_type")),
+                        error=_text(data.get("error")), traceback=_text(data.get("traceback")),
+                        cwd=_text(data.get("cwd")), system_exit=bool(data.get("system_exit")))
+        if kind == "ready":
+            pid = data.get("pid")
+            return Ready(pid=pid if isinstance(pid, int) else 0, version=str(data.get("version") or "?"),
+                         cwd=_text(data.get("cwd")))
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
