@@ -414,18 +414,18 @@ def _stateless(ctx: CommandContext, args: str) -> CommandResult:
 
 
 @registry.command("live", usage="%live [on|off]",
-                  help="bash mode in one persistent shell on the computer's terminal (streams; keys reach it)")
+                  help="run in a persistent shell and interpreter on the computer's terminal (streams; keys reach it)")
 def _live(ctx: CommandContext, args: str) -> CommandResult:
     word = args.strip().lower()
     if not word:
-        return CommandResult(text="live: " + ("on (bash runs in one persistent shell on the computer's terminal)"
-                                              if ctx.live else "off (each bash submission is a fresh shell, /bash)"))
+        return CommandResult(text="live: " + ("on (a persistent shell and interpreter on the computer's terminal)"
+                                              if ctx.live else "off (a fresh process per submission: /exec, /bash)"))
     if word not in ("on", "off"):
         return CommandResult(text="%live wants on or off", error=True)
     live = word == "on"
-    text = ("live: bash now runs in one persistent shell on the computer's terminal (its own state: "
-            "variables and cwd of the HTTP session are not in it)" if live else
-            "live off: bash submissions are fresh shells again (the live shell is ended)")
+    text = ("live: bash and Python now run in a persistent shell and interpreter on the computer's terminal "
+            "(their own state: names of the HTTP session are not in them)" if live else
+            "live off: submissions are fresh processes again (the live shell and interpreter are ended)")
     return CommandResult(text=text, effects=(SetLive(live),))
 
 

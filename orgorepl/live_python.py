@@ -214,6 +214,8 @@ class LivePythonShell:
         """What the user typed while a submission runs: lines for ``input()`` (Enter ends one,
         backspace edits it, Ctrl-D ends the input), echoed by the interpreter's side except
         while a password is read.  Keys typed before the submission went out wait for it."""
+        if not self._running:
+            return  # nothing runs to read them (the cell just ended)
         await self._sent.wait()
         if self._terminal is not None:
             if "\r" in text or "\n" in text:
@@ -276,7 +278,8 @@ class LivePython:
         self._call(self.shell.interrupt()).result()
 
     def send_keys(self, text: str) -> None:
-        self._call(self.shell.send_keys(text)).result()
+        """Never waits: the caller is the UI's loop, which must not block on the remote."""
+        self._call(self.shell.send_keys(text))
 
     def resize(self, cols: int, rows: int) -> None:
         self._call(self.shell.resize(cols, rows)).result()

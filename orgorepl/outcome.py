@@ -157,6 +157,8 @@ class Outcome:
         if kind is Status.INTERRUPTED:
             if self.exit_code is not None:  # live: the command got SIGINT and the shell says how it ended
                 return f"{INTERRUPTED_LIVE_NOTE}: {exit_text(self.exit_code)}"
+            if self.error_type == "KeyboardInterrupt":  # live Python: raised in the cell, names kept
+                return f"{INTERRUPTED_LIVE_NOTE}: KeyboardInterrupt in the cell (names and state kept)"
             return INTERRUPTED_NOTE if self.sent else INTERRUPTED_UNSENT_NOTE
         return ""
 

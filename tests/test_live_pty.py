@@ -80,7 +80,7 @@ def test_percent_live_switches_bash_mode_to_one_persistent_shell_and_back(isolat
         shell.orgorepl("--local --bash")
         shell.expect(rb"connected to (\x1b\[[0-9;]*m)?computer-1")
         shell.line("%live on")
-        shell.expect(rb"live: bash now runs in one persistent shell")
+        shell.expect(rb"live: bash and Python now run in a persistent shell")
         shell.line("sleep 60 & echo job-$!")
         shell.expect(rb"[\r\n]job-\d+")
         shell.line("jobs | wc -l")

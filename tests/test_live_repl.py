@@ -50,3 +50,20 @@ def test_without_a_terminal_live_says_so_once_and_bash_runs_over_http(start, emu
     session.submit("echo again")
     session.expect(r"^again$")
     assert session.screen.text().count("cannot be reached") == 1
+
+
+def test_live_python_keeps_every_object_and_starts_in_the_live_shells_directory(start, tmp_path):  # noqa: F811
+    session = start(live=True)
+    ready(session)
+    session.submit("g = (i * i for i in range(5)); next(g)")
+    session.expect(r"^0$")
+    session.submit("next(g), next(g)")
+    session.expect(r"^\(1, 4\)$")  # a generator lives on between submissions: nothing is pickled
+    (tmp_path / "there").mkdir()
+    session.send("\x1bOS")  # bash
+    session.submit(f"cd {tmp_path}/there")
+    session.send("\x1bOS")  # back to Python
+    session.submit("import os; os.getcwd()")
+    session.expect(rf"^'{tmp_path}/there'$")
+    session.submit("next(g)")
+    session.expect(r"^9$")

@@ -229,10 +229,15 @@ def test_oneshot_output_on_a_terminal_follows_no_color(how, orgo_env, isolated_e
 # shape
 
 
-def test_no_module_is_over_about_500_lines_but_the_bash_grammar():
+# Two modules may be longer: the bash grammar (one table-driven parser), and the live agent, a
+# whole program shipped to the remote computer as one source text (it imports nothing of ours).
+LONG_ON_PURPOSE = ("session/bashsyntax.py", "session/live_agent.py")
+
+
+def test_no_module_is_over_about_500_lines_but_the_bash_grammar_and_the_remote_agent():
     sizes = {p.relative_to(REPO).as_posix(): len(p.read_text().splitlines())
              for p in (REPO / "orgorepl").rglob("*.py")}
-    big = {p: n for p, n in sizes.items() if n > 520 and not p.endswith("bashsyntax.py")}
+    big = {p: n for p, n in sizes.items() if n > 520 and not p.endswith(LONG_ON_PURPOSE)}
     assert not big, big
 
 

@@ -1,4 +1,8 @@
-"""The interactive session's live bash (``--live``): one persistent shell, shown as it streams.
+"""The interactive session's live mode (``--live``): a persistent shell and interpreter, streamed.
+
+Bash runs in ``live.LiveBash``, Python in ``live_python.LivePython``, each made on first use on
+the session's computer.  The Python interpreter starts each cell in the live shell's directory
+(``cd`` in bash, then ``os.getcwd()`` agrees); the other way round is not carried yet.
 
 It is the ``ui.progress.LiveHooks`` of a live submission: keys typed while it runs go to the
 remote (so ``read``, ``y/n`` and password prompts are answered from the keyboard, and the
@@ -16,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from orgorepl import errors
 from orgorepl import outcome as oc
+from orgorepl.modes import Mode
 from orgorepl.render.bounded import OutputLimits
 from orgorepl.render.stream import StreamView
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
-    from orgorepl.live import LiveBash
     from orgorepl.repl.jobs import Job
     from orgorepl.session.carry import RemoteSession
     from orgorepl.submit import Code
@@ -46,8 +50,9 @@ class LiveShellView:
         self._print = print_fragments
         self._size = size  # (cols, rows) of the user's terminal: the live shell's window
         self._color, self._limits = color, limits
-        self._bash: LiveBash | None = None
-        self._for: int | None = None  # id() of the connection the shell belongs to
+        self._shells: dict[Mode, Any] = {}  # LiveBash, LivePython: one per mode, made on first use
+        self._bash: Any = None  # the shell of the running submission (keys, Ctrl-C, full screen)
+        self._for: int | None = None  # id() of the connection the shells belong to
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
@@ -63,45 +68,61 @@ class LiveShellView:
         from orgorepl.submit import submit
 
         self.streamed = False
-        job, finished = run(lambda c, cancelled: self.run(c, code), phase="live bash on {computer}",
+        job, finished = run(lambda c, cancelled: self.run(c, code), phase=f"live {code.mode.value} on {{computer}}",
                             timeout=None, live=self)
         self.finish()
         if finished and isinstance(job.error, LiveUnavailable):
             self.usable = False
             self._print([("class:note.error", f"live: the terminal cannot be reached ({job.error}); "
-                                              "bash runs over HTTP (/bash) from now on\n")])
+                                              "submissions go over HTTP (/exec, /bash) from now on\n")])
             return run(lambda c, cancelled: submit(c.client, c.computer.id, remote, code, cancelled=cancelled),
-                       phase="bash on {computer}", timeout=code.timeout)
-        if self.cwd and self.cwd != remote.cwd:  # one directory for both modes
+                       phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
+        if code.mode is Mode.BASH and self.cwd and self.cwd != remote.cwd:  # one directory for both modes
             remote.cwd = remote.moved_to = self.cwd
         return job, finished
 
+    def take_streamed(self) -> bool:
+        """Whether the last submission's output is on screen already (asked once per submission)."""
+        streamed, self.streamed = self.streamed, False
+        return streamed
+
     def run(self, connection: Connection, code: Code) -> oc.Outcome:
         """One submission on the live shell (in the job's thread); the output streams meanwhile."""
-        bash = self._shell(connection)
-        if not bash.shell.alive and not bash.shell.started_count:
+        shell = self._shell(connection, code.mode)
+        if not shell.shell.alive and not shell.shell.started_count:
             try:
-                bash.start()
+                shell.start()
             except errors.OrgoError as err:
                 raise LiveUnavailable(err) from err
+        bash_cwd = self.cwd
+        if code.mode is Mode.PYTHON and bash_cwd and bash_cwd != shell.cwd:  # bash moved: Python follows
+            shell.run(f"__import__('os').chdir({bash_cwd!r})", echo=False)
         self._view = StreamView(color=self._color, limits=self._limits)
         self.streamed = True
-        return bash.run(code.text, on_piece=self._piece, timeout=None)
+        self._bash = shell
+        if code.mode is Mode.PYTHON:
+            return shell.run(code.text, on_piece=self._piece, timeout=None, echo=code.echo)
+        return shell.run(code.text, on_piece=self._piece, timeout=None)
 
-    def _shell(self, connection: Connection) -> LiveBash:
+    def _shell(self, connection: Connection, mode: Mode) -> Any:
         from orgorepl.live import LiveBash
+        from orgorepl.live_python import LivePython
 
-        if self._bash is None or self._for != id(connection):
+        if self._for != id(connection):
             self.close()
-            client, computer = connection.client, connection.computer
-            self._bash = LiveBash(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh),
-                                  connection.base_url, size=self._size())
             self._for = id(connection)
-        return self._bash
+        if mode not in self._shells:
+            client, computer = connection.client, connection.computer
+            kind = LiveBash if mode is Mode.BASH else LivePython
+            self._shells[mode] = kind(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh),
+                                      connection.base_url, size=self._size())
+        return self._shells[mode]
 
     @property
     def cwd(self) -> str | None:
-        return self._bash.cwd if self._bash is not None else None
+        """The live shell's directory (None before it ran)."""
+        bash = self._shells.get(Mode.BASH)
+        return bash.cwd if bash is not None else None
 
     def _piece(self, piece: oc.Piece) -> None:
         view = self._view
@@ -188,6 +209,6 @@ class LiveShellView:
             self._print(frags)
 
     def close(self) -> None:
-        bash, self._bash = self._bash, None
-        if bash is not None:
-            bash.close()
+        shells, self._shells, self._bash = self._shells, {}, None
+        for shell in shells.values():
+            shell.close()

@@ -251,7 +251,7 @@ class InteractiveRepl:
 
     def _submit(self, code: Code) -> oc.Outcome:
         """One submission on the session's computer: always an Outcome (abandoned and failed too)."""
-        if code.mode is Mode.BASH and self.live is not None and self.live.usable:
+        if self.live is not None and self.live.usable:
             job, finished = self.live.submit(self._run, code, self.remote)
         else:
             job, finished = self._run(
@@ -299,7 +299,7 @@ class InteractiveRepl:
         else:
             outcome = self._submit(code)
             self._record(text, [(self.state.where, outcome)])  # logged before it is shown
-            self._show_outcome(outcome, streamed=bool(self.live and mode is Mode.BASH and self.live.streamed))
+            self._show_outcome(outcome, streamed=bool(self.live and self.live.take_streamed()))
             if outcome.ran:
                 self.last_output.keep(outcome)
             self.state.last = LastCall.of(outcome)
