@@ -4,7 +4,9 @@
   sends it);
 * state size: the same `true` once the session holds a 10 MB shell variable (and 1 MB), as a
   ratio to the empty session (the issue's goal for live: at most 1.1x);
-* time to first output: `echo first; sleep 2; echo done`, when "first" is seen.
+* time to first output: `echo first; sleep 2; echo done`, when "first" is seen;
+* Python: `print(1)` and `1+1` per submission, live vs HTTP (stateful, as the REPL sends it),
+  empty and with a 5-million-element list in the session.
 
     python benchmarks/live_speed.py [--rounds 30]
 """
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orgorepl.client import OrgoClient  # noqa: E402
 from orgorepl.emulator import EmbeddedEmulator  # noqa: E402
 from orgorepl.live import LiveBash  # noqa: E402
+from orgorepl.live_python import LivePython  # noqa: E402
 from orgorepl.modes import Mode  # noqa: E402
 from orgorepl.session.carry import RemoteSession  # noqa: E402
 from orgorepl.submit import Code, submit  # noqa: E402
@@ -49,6 +52,41 @@ class Live:
 
     def run(self, text: str, on_piece=None):
         return self.bash.run(text, on_piece=on_piece)
+
+
+class HttpPython:
+    name = "http"
+
+    def __init__(self, client: OrgoClient, computer_id: str) -> None:
+        self.client, self.computer_id, self.session = client, computer_id, RemoteSession(stateful=True)
+
+    def run(self, text: str, on_piece=None):
+        return submit(self.client, self.computer_id, self.session, Code(Mode.PYTHON, text, 120), on_piece=on_piece)
+
+
+class LivePy:
+    name = "live"
+
+    def __init__(self, client: OrgoClient, computer_id: str, base_url: str) -> None:
+        self.python = LivePython(lambda fresh: client.terminal_access(computer_id, fresh_token=fresh), base_url)
+        self.python.start()
+
+    def run(self, text: str, on_piece=None):
+        return self.python.run(text, on_piece=on_piece)
+
+
+def python_rows(client: OrgoClient, emu: EmbeddedEmulator, rounds: int) -> list[tuple[str, float, float, float]]:
+    rows = []
+    for t in (HttpPython(client, emu.computers[0].id), LivePy(client, emu.computers[1].id, emu.base_url)):
+        median_ms(t, "1+1", 3)
+        printed = median_ms(t, "print(1)", rounds)
+        empty = median_ms(t, "1+1", rounds)
+        t.run("big = list(range(5_000_000))")
+        full = median_ms(t, "1+1", max(3, rounds // 6))
+        rows.append((t.name, printed, empty, full))
+        if isinstance(t, LivePy):
+            t.python.close()
+    return rows
 
 
 def median_ms(transport, text: str, rounds: int) -> float:
@@ -88,6 +126,7 @@ def main() -> None:
                 first, total = first_output(t)
                 rows.append((t.name, empty, one_mb, ten_mb, first, total))
             transports[1].bash.close()
+            py_rows = python_rows(client, emu, args.rounds)
     print(f"bash `true`, median ms ({args.rounds} rounds; the state rows fewer)")
     print(f"{'transport':10s} {'empty':>9s} {'1 MB var':>10s} {'10 MB var':>10s} {'1MB/empty':>10s} "
           f"{'10MB/empty':>11s} {'first out':>10s} {'whole':>7s}")
@@ -96,6 +135,12 @@ def main() -> None:
               f"{first:9.2f}s {total:6.2f}s")
     http, live = rows
     print(f"live/http round trip (empty session): {live[1] / http[1]:.2f}x")
+    print()
+    print("python, median ms")
+    print(f"{'transport':10s} {'print(1)':>9s} {'1+1':>8s} {'1+1, 5M list':>13s} {'list/empty':>11s}")
+    for name, printed, empty, full in py_rows:
+        print(f"{name:10s} {printed:9.2f} {empty:8.2f} {full:13.2f} {full / empty:10.2f}x")
+    print(f"live/http print(1): {py_rows[1][1] / py_rows[0][1]:.2f}x")
 
 
 if __name__ == "__main__":
