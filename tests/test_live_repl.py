@@ -67,3 +67,17 @@ def test_live_python_keeps_every_object_and_starts_in_the_live_shells_directory(
     session.expect(rf"^'{tmp_path}/there'$")
     session.submit("next(g)")
     session.expect(r"^9$")
+
+
+def test_over_http_the_session_suggests_live_once_where_it_would_have_helped(start):  # noqa: F811
+    session = start()
+    ready(session)
+    session.submit("name = input('name? ')")
+    session.expect(r"EOFError")
+    session.expect(r"input\(\) found no keyboard over HTTP: with %live on, what you type answers it")
+    session.send("\x1bOS")  # bash
+    session.submit("tty")
+    session.expect(r"that command needs a terminal, which HTTP does not give: %live on runs it in one")
+    session.submit("tty; echo second")
+    session.expect(r"^second$")
+    assert session.screen.text().count("needs a terminal") == 1  # once per kind, not on every submission

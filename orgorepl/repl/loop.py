@@ -30,6 +30,7 @@ from orgorepl.repl.live import LiveShellView
 from orgorepl.repl.options import ReplOptions
 from orgorepl.repl.targets import Targets
 from orgorepl.session.carry import RemoteSession
+from orgorepl.session.hints import LiveHints
 from orgorepl.submit import Code, submit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,6 +95,7 @@ class InteractiveRepl:
         self._early = early
         self._job: Job | None = None  # the call under the spinner, for the progress channel
         self.live: LiveShellView | None = None
+        self.hints = LiveHints()
         self.set_live(options.live)
 
     # -- output
@@ -300,6 +302,9 @@ class InteractiveRepl:
             outcome = self._submit(code)
             self._record(text, [(self.state.where, outcome)])  # logged before it is shown
             self._show_outcome(outcome, streamed=bool(self.live and self.live.take_streamed()))
+            hint = self.hints.after(outcome) if self.live is None else None
+            if hint:
+                self.show(hint)
             if outcome.ran:
                 self.last_output.keep(outcome)
             self.state.last = LastCall.of(outcome)
