@@ -77,7 +77,11 @@ class LiveShell:
     async def _events(self) -> list:
         assert self._terminal is not None
         while True:
-            frame = await self._terminal.receive()
+            try:
+                frame = await self._terminal.receive()
+            except errors.TerminalClosedError:  # stopped, dropped, idle: this shell is gone for good
+                self._terminal = None  # the next submission starts a new one (and says so)
+                raise
             if frame is None:
                 self._terminal = None
                 raise ShellEnded
@@ -90,6 +94,8 @@ class LiveShell:
                   timeout: int | None = None) -> oc.Outcome:
         notes: tuple[str, ...] = ()
         self._running = True
+        if self._terminal is not None and self._terminal.socket.close_code is not None:
+            self._terminal = None  # closed while idle (computer restarted, idle close): nothing was lost yet
         if self._terminal is None:
             if self.started_count:
                 notes = (NEW_SHELL,)

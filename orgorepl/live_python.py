@@ -134,7 +134,11 @@ class LivePythonShell:
         AgentEnded when the terminal closed."""
         assert self._terminal is not None
         while True:
-            frame = await self._terminal.receive()
+            try:
+                frame = await self._terminal.receive()
+            except errors.TerminalClosedError:  # stopped, dropped, idle: this interpreter is gone
+                self._terminal = None  # the next submission starts a new one (and says so)
+                raise
             if frame is None:
                 self._terminal = None
                 raise AgentEnded(None)
@@ -148,6 +152,8 @@ class LivePythonShell:
         """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
         ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
         notes: tuple[str, ...] = ()
+        if self._terminal is not None and self._terminal.socket.close_code is not None:
+            self._terminal = None  # closed while idle (computer restarted, idle close): nothing was lost yet
         if self._terminal is None:
             if self.started_count:
                 notes = (NEW_INTERPRETER,)

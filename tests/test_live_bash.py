@@ -161,3 +161,12 @@ def test_the_framing_reports_continuation_prompts():
     assert events == [NeedsMore()]
     events = framing.feed("^C\r\n\x1b[?2004h\x1eENDn1:130:/tmp\x1f")
     assert events == [Done(130, "/tmp")] and framing.ready
+
+
+def test_a_shell_lost_while_idle_is_replaced_with_a_note_not_an_error(live, client, emulator):
+    run(live, "MARK=before")
+    client.restart(emulator.computers[1].id)  # closes the terminal (1001) and rotates its token
+    time.sleep(0.5)
+    outcome = live.run("echo ${MARK:-new}")
+    assert outcome.output == "new\n" and outcome.status is oc.Status.OK
+    assert NEW_SHELL in outcome.notes
