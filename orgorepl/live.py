@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from typing import Any
 
 from orgorepl import errors, protocol
 from orgorepl import outcome as oc
@@ -169,19 +170,27 @@ class LiveShell:
             await terminal.close()
 
 
-class LiveBash:
-    """A LiveShell for blocking callers: its loop runs on a thread of its own."""
+class Blocking:
+    """A live shell or interpreter for blocking callers (the REPL's job threads, the UI's loop):
+    its event loop runs on a thread of its own.  ``shell`` is the asynchronous core; ``mode`` says
+    whose failure an Outcome reports."""
+
+    mode = Mode.BASH
+    thread_name = "orgorepl-live"
 
     def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str, *,
                  size: tuple[int, int] = (COLS, ROWS)) -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="orgorepl-live", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name=self.thread_name, daemon=True)
         self._thread.start()
 
         async def fetch(fresh: bool) -> protocol.TerminalAccess:
             return await asyncio.to_thread(fetch_access, fresh)
 
-        self.shell = LiveShell(fetch, base_url, size=size)
+        self.shell = self._core(fetch, base_url, size)
+
+    def _core(self, fetch: AccessFetcher, base_url: str, size: tuple[int, int]) -> Any:
+        return LiveShell(fetch, base_url, size=size)
 
     def _call(self, coro: Awaitable) -> Future:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
@@ -190,17 +199,17 @@ class LiveBash:
         self._call(self.shell.start()).result()
 
     def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
-            timeout: int | None = None) -> oc.Outcome:
+            timeout: int | None = None, **options: Any) -> oc.Outcome:
         """Run one submission; Ctrl-C (KeyboardInterrupt) here interrupts it on the computer and
         still returns its Outcome, with the output up to then."""
-        future = self._call(self.shell.run(text, on_piece=on_piece, timeout=timeout))
+        future = self._call(self.shell.run(text, on_piece=on_piece, timeout=timeout, **options))
         try:
             return self._wait(future)
         except KeyboardInterrupt:
             self.interrupt()
             return self._wait(future)
         except errors.OrgoError as err:
-            return oc.failed(Mode.BASH, err, timeout=timeout)
+            return oc.failed(self.mode, err, timeout=timeout)
 
     @staticmethod
     def _wait(future: Future) -> oc.Outcome:
@@ -230,3 +239,7 @@ class LiveBash:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+
+
+class LiveBash(Blocking):
+    """A LiveShell for blocking callers."""

@@ -24,27 +24,23 @@ not /exec: /exec answers once, at the end; the terminal streams, takes keys and 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from collections.abc import Callable
 
-from orgorepl import errors, protocol
+from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.client.terminal import Terminal
 from orgorepl.exitstatus import ExitStatus
+from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking
 from orgorepl.modes import Mode
 from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
 from orgorepl.session.live_python import LivePython as Framing
 
 START_TIMEOUT = 30.0
-COLS, ROWS = 200, 50
 NOT_STARTED = "the live Python could not be started on the computer"
 NEW_INTERPRETER = "a new live Python: names, imports, open files and threads of the previous one are gone"
 SYSTEM_EXIT_NOTE = "SystemExit ended the cell; the live Python goes on, its names kept"
 ENDED = "the next submission starts a new one"
-
-AccessFetcher = Callable[[bool], Awaitable[protocol.TerminalAccess]]
 
 
 class LivePythonUnavailable(errors.OrgoError):
@@ -239,69 +235,17 @@ class LivePythonShell:
             await terminal.close()
 
 
-class LivePython:
-    """A LivePythonShell for blocking callers: its loop runs on a thread of its own."""
+class LivePython(Blocking):
+    """A LivePythonShell for blocking callers (``echo`` is a keyword of ``run``)."""
 
-    def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str, *,
-                 size: tuple[int, int] = (COLS, ROWS)) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="orgorepl-live-python", daemon=True)
-        self._thread.start()
+    mode = Mode.PYTHON
+    thread_name = "orgorepl-live-python"
 
-        async def fetch(fresh: bool) -> protocol.TerminalAccess:
-            return await asyncio.to_thread(fetch_access, fresh)
-
-        self.shell = LivePythonShell(fetch, base_url, size=size)
-
-    def _call(self, coro: Awaitable) -> Future:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
-
-    def start(self) -> None:
-        self._call(self.shell.start()).result()
-
-    def run(self, code: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
-            timeout: int | None = None, echo: bool = True) -> oc.Outcome:
-        """Run one submission; Ctrl-C (KeyboardInterrupt) here interrupts it on the computer and
-        still returns its Outcome, with the output up to then."""
-        future = self._call(self.shell.run(code, on_piece=on_piece, timeout=timeout, echo=echo))
-        try:
-            return self._wait(future)
-        except KeyboardInterrupt:
-            self.interrupt()
-            return self._wait(future)
-        except errors.OrgoError as err:
-            return oc.failed(Mode.PYTHON, err, timeout=timeout)
-
-    @staticmethod
-    def _wait(future: Future) -> oc.Outcome:
-        while True:  # short waits: a KeyboardInterrupt reaches this thread between them
-            try:
-                return future.result(timeout=0.1)
-            except TimeoutError:
-                continue
-
-    def interrupt(self) -> None:
-        self._call(self.shell.interrupt()).result()
-
-    def send_keys(self, text: str) -> None:
-        """Never waits: the caller is the UI's loop, which must not block on the remote."""
-        self._call(self.shell.send_keys(text))
-
-    def resize(self, cols: int, rows: int) -> None:
-        self._call(self.shell.resize(cols, rows)).result()
-
-    @property
-    def cwd(self) -> str | None:
-        return self.shell.cwd
+    def _core(self, fetch: AccessFetcher, base_url: str, size: tuple[int, int]) -> LivePythonShell:
+        return LivePythonShell(fetch, base_url, size=size)
 
     @property
     def reading(self) -> bool:
         """The running cell waits for a line typed (``input()``, ``sys.stdin.readline()``)."""
         return self.shell.reading
 
-    def close(self) -> None:
-        try:
-            self._call(self.shell.close()).result(timeout=5)
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(5)
