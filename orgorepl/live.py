@@ -38,6 +38,19 @@ NEW_SHELL = "a new live shell: names, cwd, jobs and options of the previous one 
 AccessFetcher = Callable[[bool], Awaitable[protocol.TerminalAccess]]
 
 
+async def ready_to_run(core: Any, new_note: str) -> tuple[str, ...]:
+    """Make sure a live core (shell or interpreter) has a working socket before a submission: one
+    that closed while idle (a restart, the idle close) is replaced, and the Outcome says the old
+    state is gone."""
+    if core._terminal is not None and core._terminal.socket.close_code is not None:
+        core._terminal = None  # nothing was lost yet: no submission was running on it
+    if core._terminal is not None:
+        return ()
+    notes = (new_note,) if core.started_count else ()
+    await core.start()
+    return notes
+
+
 class ShellEnded(Exception):
     """The remote shell exited (or its socket closed normally) in the middle of a submission."""
 
@@ -93,14 +106,8 @@ class LiveShell:
 
     async def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
                   timeout: int | None = None) -> oc.Outcome:
-        notes: tuple[str, ...] = ()
         self._running = True
-        if self._terminal is not None and self._terminal.socket.close_code is not None:
-            self._terminal = None  # closed while idle (computer restarted, idle close): nothing was lost yet
-        if self._terminal is None:
-            if self.started_count:
-                notes = (NEW_SHELL,)
-            await self.start()
+        notes = await ready_to_run(self, NEW_SHELL)
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.BASH, on_piece)
         started = time.monotonic()

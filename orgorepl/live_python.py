@@ -31,7 +31,7 @@ from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.client.terminal import Terminal
 from orgorepl.exitstatus import ExitStatus
-from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking
+from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking, ready_to_run
 from orgorepl.modes import Mode
 from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
 from orgorepl.session.live_python import LivePython as Framing
@@ -147,13 +147,7 @@ class LivePythonShell:
                   timeout: int | None = None, echo: bool = True) -> oc.Outcome:
         """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
         ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
-        notes: tuple[str, ...] = ()
-        if self._terminal is not None and self._terminal.socket.close_code is not None:
-            self._terminal = None  # closed while idle (computer restarted, idle close): nothing was lost yet
-        if self._terminal is None:
-            if self.started_count:
-                notes = (NEW_INTERPRETER,)
-            await self.start()
+        notes = await ready_to_run(self, NEW_INTERPRETER)
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.PYTHON, on_piece)
         started = time.monotonic()
