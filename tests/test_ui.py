@@ -120,6 +120,16 @@ def test_progress_line():
     assert text == f" {toolbar.SPINNER[0]} bash on box 3.2s / 60s │ Ctrl-C abandon"
 
 
+def test_live_progress_line_warns_past_the_timeout_instead_of_killing():
+    def line(elapsed: float) -> str:
+        return fragment_list_to_text(toolbar.progress_toolbar(UiState(), phase="live bash on box", elapsed=elapsed,
+                                                              timeout=60, tick=0, live=True))
+
+    assert line(3.0) == f" {toolbar.SPINNER[0]} live bash on box 3.0s │ Ctrl-C interrupt"
+    assert line(75.0) == (f" {toolbar.SPINNER[0]} live bash on box 75s past the 60s timeout, still running"
+                          " │ Ctrl-C interrupt")
+
+
 def test_every_class_used_has_a_style():
     style = default_style()
     classes = set()

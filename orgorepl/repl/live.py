@@ -69,7 +69,7 @@ class LiveShellView:
 
         self.streamed = False
         job, finished = run(lambda c, cancelled: self.run(c, code), phase=f"live {code.mode.value} on {{computer}}",
-                            timeout=None, live=self)
+                            timeout=code.timeout, live=self)  # the timeout: a warning on the toolbar only
         self.finish()
         if finished and isinstance(job.error, LiveUnavailable):
             self.usable = False

@@ -83,7 +83,9 @@ def progress_toolbar(
         ("class:toolbar.hint", f"{phase} "),
         ("class:toolbar.elapsed", format_seconds(elapsed)),
     ]
-    if timeout:
+    if timeout and live and elapsed > timeout:  # live runs are not killed: the limit is a warning
+        frags.append(("class:toolbar.failed", f" past the {timeout}s timeout, still running"))
+    elif timeout and not live:
         frags.append(("class:toolbar.hint", f" / {timeout}s"))
     frags.append(_SEP)
     frags.append(("class:toolbar.key", "Ctrl-C"))
