@@ -81,3 +81,15 @@ def test_over_http_the_session_suggests_live_once_where_it_would_have_helped(sta
     session.submit("tty; echo second")
     session.expect(r"^second$")
     assert session.screen.text().count("needs a terminal") == 1  # once per kind, not on every submission
+
+
+def test_clear_in_live_bash_clears_the_screen_instead_of_showing_its_sequences(start):  # noqa: F811
+    session = start(live=True)
+    ready(session)
+    session.send("\x1bOS")
+    session.submit("echo before-clear")
+    session.expect(r"^before-clear$")
+    session.submit("clear; echo after-clear")
+    session.expect(r"^after-clear$")
+    screen = session.screen.text()
+    assert "before-clear" not in screen and "^[" not in screen

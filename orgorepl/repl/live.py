@@ -42,12 +42,16 @@ class LiveUnavailable(Exception):
 
 # a program taking the whole screen (vim, less, top, man): from here on it gets the terminal
 _ALT_SCREEN = re.compile(r"\x1b\[\?(?:1049|1047|47)h")
+# `clear` (and Ctrl-L in programs): cursor home and erase the screen and scrollback; in the
+# REPL it is done as %clear does it, not shown as text
+_CLEAR = re.compile(r"(?:\x1b\[H|\x1b\[1;1H)?\x1b\[[23]J(?:\x1b\[3J)?")
 
 
 class LiveShellView:
     def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits,
-                 size: Callable[[], tuple[int, int]]) -> None:
+                 size: Callable[[], tuple[int, int]], clear: Callable[[], None] = lambda: None) -> None:
         self._print = print_fragments
+        self._clear = clear
         self._size = size  # (cols, rows) of the user's terminal: the live shell's window
         self._color, self._limits = color, limits
         self._shells: dict[Mode, Any] = {}  # LiveBash, LivePython: one per mode, made on first use
@@ -57,6 +61,7 @@ class LiveShellView:
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
         self._screen: list[str] | None = None  # full screen: raw text for the pass-through
+        self._clear_first = False  # the command cleared the screen: do so before what follows
         self.usable = True  # False once the terminal could not be reached: HTTP from then on
         self.streamed = False  # the last submission's output is on screen already
 
@@ -133,6 +138,9 @@ class LiveShellView:
                 self._screen.append(piece.text)
                 return
             text = piece.text
+            if _CLEAR.search(text):  # whatever came before the last clear is wiped with it
+                text = _CLEAR.split(text)[-1]
+                self._pending, self._clear_first = [], True
             enters = _ALT_SCREEN.search(text)
             if enters:  # the modes it set just before (mouse, keypad) belong to the full screen too
                 first_mode = text.find("\x1b[?")
@@ -200,11 +208,14 @@ class LiveShellView:
 
     def has_output(self) -> bool:
         with self._lock:
-            return bool(self._pending)
+            return bool(self._pending) or self._clear_first
 
     def write_output(self) -> None:
         with self._lock:
             frags, self._pending = self._pending, []
+            clear, self._clear_first = self._clear_first, False
+        if clear:
+            self._clear()
         if frags:
             self._print(frags)
 

@@ -365,7 +365,7 @@ class InteractiveRepl:
     def set_live(self, live: bool) -> None:
         if live and self.live is None:
             self.live = LiveShellView(lambda f: self.print(f, now=True), color=self.options.color,
-                                      limits=self.limits, size=self._window)
+                                      limits=self.limits, size=self._window, clear=self.clear_screen)
         elif not live and self.live is not None:
             self.live.close()
             self.live = None
