@@ -6,8 +6,9 @@ Policies that live here and nowhere else:
   and do HTTP) runs in a background thread started after the first prompt is on screen; the
   toolbar says "connecting…" until it is done.  A submission typed before that waits for it.
 * Every client call runs in a worker thread (``jobs.Job``) while a spinner shows elapsed time
-  against the timeout and what the work reports on the progress channel.  Ctrl-C abandons the
-  call at once: nothing is retried, and whatever it returns later is dropped, never printed.
+  against the timeout and what the work reports on the progress channel (``calls.SpinnerCalls``).
+  Ctrl-C abandons the call at once: nothing is retried, and whatever it returns later is dropped,
+  never printed (live mode: it interrupts the command on the computer instead).
 * What a submission produced is one ``Outcome``; it is logged, then shown, then kept for
   ``%more``, then read by the toolbar, in that order, for one computer or several.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orgorepl import __version__, errors, fanout
@@ -25,7 +25,8 @@ from orgorepl.commands import CommandContext, ComputerInfo, registry
 from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Kind, Mode, classify, key_label
 from orgorepl.repl import effects
-from orgorepl.repl.jobs import Abandoned, Job, LinkManager, NotConnected
+from orgorepl.repl.calls import SpinnerCalls
+from orgorepl.repl.jobs import Job, LinkManager, NotConnected
 from orgorepl.repl.live import LiveShellView
 from orgorepl.repl.options import ReplOptions
 from orgorepl.repl.targets import Targets
@@ -34,14 +35,14 @@ from orgorepl.session.hints import LiveHints
 from orgorepl.submit import Code, submit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from orgorepl.connect import Connection, Connector
+    from orgorepl.connect import Connector
     from orgorepl.ui.early import EarlyPrompt
 
 T = TypeVar("T")
 NO_CONNECTION = "there is no connection to the computer"
 
 
-class InteractiveRepl:
+class InteractiveRepl(SpinnerCalls):
     """The session at a terminal; also the ``effects.Host`` its meta-commands act on."""
 
     def __init__(self, connect: Connector, options: ReplOptions, *, input: Any = None, output: Any = None,
@@ -182,74 +183,6 @@ class InteractiveRepl:
                 threading.Thread(target=self.lexer.warm_up, name="orgorepl-warm-up", daemon=True).start()
 
             app.after_render.add_handler(first_render)
-
-    # -- work against the computer, under the spinner
-
-    def _run(self, work: Callable[[Connection, effects.Cancelled], Any], *, phase: str,
-             timeout: int | None, live: LiveShellView | None = None) -> tuple[Job, bool]:
-        """Run ``work(connection, cancelled)`` in a job; (the job, whether it finished)."""
-        from orgorepl.ui.progress import wait_with_spinner
-
-        def job_work(job: Job) -> Any:
-            if self.link.connection is None:
-                job.set_phase("connecting…")
-            try:
-                connection = self.link.wait(job)
-            except (Abandoned, KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:
-                raise NotConnected(exc) from exc
-            if job.abandoned:
-                raise Abandoned
-            job.set_phase(phase.format(computer=connection.computer.name))
-            job.sent = True
-            return work(connection, lambda: job.abandoned)
-
-        job = Job(job_work, phase=phase.format(computer=self.state.where), timeout=timeout)
-        self._job = job.start()
-        finished: bool | None = False
-        try:
-            finished = job.wait(0.05)
-            while not finished:
-                finished = wait_with_spinner(job, self.state, input=self.input, output=self.output, style=self.style,
-                                             color_depth=self.color_depth, pre_run=self.board.attach, live=live)
-                if finished is None and live is not None:  # full screen (vim, less, top): its terminal now
-                    live.full_screen(self.terminal_fds())
-                elif not finished:
-                    break
-        except KeyboardInterrupt:
-            finished = False
-        finally:
-            self._job = None
-            if not finished:
-                job.abandon()
-        if finished and isinstance(job.error, (KeyboardInterrupt, SystemExit)):
-            raise job.error
-        return job, bool(finished)
-
-    def call(self, work: Callable[[Connection, effects.Cancelled], T], *, phase: str,
-             timeout: int | None) -> T | None:
-        """``effects.Host.call``: the work's result, or None when it failed or was abandoned (shown)."""
-        from orgorepl.ui.state import LastCall
-
-        job, finished = self._run(work, phase=phase, timeout=timeout)
-        if not finished or job.error is not None:
-            if not finished:
-                failure = oc.interrupted(self.state.mode, sent=job.sent, duration=job.elapsed())
-            elif isinstance(job.error, NotConnected):
-                failure = oc.not_connected(self.state.mode)
-            else:
-                failure = oc.failed(self.state.mode, job.error or errors.OrgoError("no result"),
-                                    duration=job.elapsed())
-            self._show_outcome(failure)
-            self.state.last = LastCall.of(failure)
-            return None
-        return job.result
-
-    def progress(self, text: str) -> None:
-        job = self._job
-        if job is not None:
-            job.set_phase(text)
 
     def _submit(self, code: Code) -> oc.Outcome:
         """One submission on the session's computer: always an Outcome (abandoned and failed too)."""
