@@ -38,44 +38,84 @@ NEW_SHELL = "a new live shell: names, cwd, jobs and options of the previous one 
 AccessFetcher = Callable[[bool], Awaitable[protocol.TerminalAccess]]
 
 
-async def ready_to_run(core: Any, new_note: str) -> tuple[str, ...]:
-    """Make sure a live core (shell or interpreter) has a working socket before a submission: one
-    that closed while idle (a restart, the idle close) is replaced, and the Outcome says the old
-    state is gone."""
-    if core._terminal is not None and core._terminal.socket.close_code is not None:
-        core._terminal = None  # nothing was lost yet: no submission was running on it
-    if core._terminal is not None:
-        return ()
-    notes = (new_note,) if core.started_count else ()
-    await core.start()
-    return notes
+class LiveCore:
+    """What a live shell and a live interpreter share: one terminal socket, replaced when it is
+    gone, and the frames it brings.  Subclasses say how to start on it and what frames mean."""
 
-
-class ShellEnded(Exception):
-    """The remote shell exited (or its socket closed normally) in the middle of a submission."""
-
-
-class LiveShell:
-    """One live bash over one terminal socket."""
+    new_note = ""  # said in the first Outcome of a replacement (the old state is gone)
 
     def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
         self._fetch, self._base_url, self._size = fetch_access, base_url, size
         self._terminal: Terminal | None = None
-        self._framing = Framing()
         self.cwd: str | None = None
-        self._interrupted = False
         self.started_count = 0
-        self._sent = asyncio.Event()  # the running submission has been sent (made on the shell's loop)
+        self._sent = asyncio.Event()  # the running submission has been sent (made on the core's loop)
         self._running = False  # a submission is on its way or running
 
     @property
     def alive(self) -> bool:
         return self._terminal is not None
 
-    async def start(self, timeout: float = START_TIMEOUT) -> None:
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def _open(self) -> Terminal:
         terminal = Terminal(self._fetch, self._base_url, *self._size)
         await terminal.connect()
-        self._terminal, self._framing = terminal, Framing()
+        self._terminal = terminal
+        return terminal
+
+    async def _ready_to_run(self) -> tuple[str, ...]:
+        """A working socket before a submission: one that closed while idle (a restart, the idle
+        close) is replaced, and the notes say the old state is gone."""
+        if self._terminal is not None and self._terminal.socket.close_code is not None:
+            self._terminal = None  # nothing was lost yet: no submission was running on it
+        if self._terminal is not None:
+            return ()
+        notes = (self.new_note,) if self.started_count else ()
+        await self.start()
+        return notes
+
+    async def _frame(self) -> protocol.TerminalFrame | None:
+        """The next frame; None once the socket closed normally (the process on it ended)."""
+        assert self._terminal is not None
+        try:
+            frame = await self._terminal.receive()
+        except errors.TerminalClosedError:  # stopped, dropped, idle: this one is gone for good
+            self._terminal = None  # the next submission starts a new one (and says so)
+            raise
+        if frame is None:
+            self._terminal = None
+        return frame
+
+    async def resize(self, cols: int, rows: int) -> None:
+        self._size = (cols, rows)
+        if self._terminal is not None:
+            await self._terminal.resize(cols, rows)
+
+    async def close(self) -> None:
+        terminal, self._terminal = self._terminal, None
+        if terminal is not None:
+            await terminal.close()
+
+
+class ShellEnded(Exception):
+    """The remote shell exited (or its socket closed normally) in the middle of a submission."""
+
+
+class LiveShell(LiveCore):
+    """One live bash over one terminal socket."""
+
+    new_note = NEW_SHELL
+
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
+        super().__init__(fetch_access, base_url, size=size)
+        self._framing = Framing()
+        self._interrupted = False
+
+    async def start(self, timeout: float = START_TIMEOUT) -> None:
+        self._framing = Framing()
+        terminal = await self._open()
         await terminal.send_input(self._framing.setup())
         try:
             await asyncio.wait_for(self._until_ready(), timeout)
@@ -89,15 +129,9 @@ class LiveShell:
             await self._events()
 
     async def _events(self) -> list:
-        assert self._terminal is not None
         while True:
-            try:
-                frame = await self._terminal.receive()
-            except errors.TerminalClosedError:  # stopped, dropped, idle: this shell is gone for good
-                self._terminal = None  # the next submission starts a new one (and says so)
-                raise
+            frame = await self._frame()
             if frame is None:
-                self._terminal = None
                 raise ShellEnded
             if frame.type == "output":
                 return self._framing.feed(frame.data)
@@ -107,7 +141,7 @@ class LiveShell:
     async def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
                   timeout: int | None = None) -> oc.Outcome:
         self._running = True
-        notes = await ready_to_run(self, NEW_SHELL)
+        notes = await self._ready_to_run()
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.BASH, on_piece)
         started = time.monotonic()
@@ -155,11 +189,6 @@ class LiveShell:
             self._interrupted = True
             await self._terminal.send_input(INTERRUPT)
 
-    async def resize(self, cols: int, rows: int) -> None:
-        self._size = (cols, rows)
-        if self._terminal is not None:
-            await self._terminal.resize(cols, rows)
-
     async def send_keys(self, text: str) -> None:
         """What the user typed while a submission runs (answers to ``read``, ``y/n``, a password).
 
@@ -170,11 +199,6 @@ class LiveShell:
         await self._sent.wait()
         if self._terminal is not None:
             await self._terminal.send_input(text)
-
-    async def close(self) -> None:
-        terminal, self._terminal = self._terminal, None
-        if terminal is not None:
-            await terminal.close()
 
 
 class Blocking:

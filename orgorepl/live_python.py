@@ -29,9 +29,8 @@ from collections.abc import Callable
 
 from orgorepl import errors
 from orgorepl import outcome as oc
-from orgorepl.client.terminal import Terminal
 from orgorepl.exitstatus import ExitStatus
-from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking, ready_to_run
+from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking, LiveCore
 from orgorepl.modes import Mode
 from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
 from orgorepl.session.live_python import LivePython as Framing
@@ -66,31 +65,23 @@ def ended_text(code: int | None) -> tuple[str, str]:
     return "SystemExit", f"the live Python exited with status {code}: {ENDED}"
 
 
-class LivePythonShell:
+class LivePythonShell(LiveCore):
     """One live Python over one terminal socket."""
 
+    new_note = NEW_INTERPRETER
+
     def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
-        self._fetch, self._base_url, self._size = fetch_access, base_url, size
-        self._terminal: Terminal | None = None
+        super().__init__(fetch_access, base_url, size=size)
         self._framing = Framing()
-        self.cwd: str | None = None
         self.pid: int | None = None
         self.version: str | None = None
-        self.started_count = 0
         self.reading = False  # the running cell waits for keys (an ``input()``)
         self.echoing = True  # ... and they are echoed (False: a password)
         self._ids = 0
-        self._running = False
-        self._sent = asyncio.Event()  # the running submission has been sent (made on the shell's loop)
-
-    @property
-    def alive(self) -> bool:
-        return self._terminal is not None
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:
-        terminal = Terminal(self._fetch, self._base_url, *self._size)
-        await terminal.connect()
-        self._terminal, self._framing = terminal, Framing()
+        self._framing = Framing()
+        await self._open()
         try:
             await asyncio.wait_for(self._boot(), timeout)
         except asyncio.TimeoutError:
@@ -128,15 +119,9 @@ class LivePythonShell:
     async def _events(self) -> list[Event]:
         """The next events (an ``Exited`` among them comes after the output before it);
         AgentEnded when the terminal closed."""
-        assert self._terminal is not None
         while True:
-            try:
-                frame = await self._terminal.receive()
-            except errors.TerminalClosedError:  # stopped, dropped, idle: this interpreter is gone
-                self._terminal = None  # the next submission starts a new one (and says so)
-                raise
+            frame = await self._frame()
             if frame is None:
-                self._terminal = None
                 raise AgentEnded(None)
             if frame.type == "output":
                 return self._framing.feed(frame.data)
@@ -147,7 +132,7 @@ class LivePythonShell:
                   timeout: int | None = None, echo: bool = True) -> oc.Outcome:
         """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
         ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
-        notes = await ready_to_run(self, NEW_INTERPRETER)
+        notes = await self._ready_to_run()
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.PYTHON, on_piece)
         started = time.monotonic()
@@ -218,15 +203,6 @@ class LivePythonShell:
                 self.reading = False
             await self._terminal.send_input(self._framing.keys(text))
 
-    async def resize(self, cols: int, rows: int) -> None:
-        self._size = (cols, rows)
-        if self._terminal is not None:
-            await self._terminal.resize(cols, rows)
-
-    async def close(self) -> None:
-        terminal, self._terminal = self._terminal, None
-        if terminal is not None:
-            await terminal.close()
 
 
 class LivePython(Blocking):
