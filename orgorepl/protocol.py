@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from orgorepl import errors
 
@@ -379,8 +379,6 @@ def terminal_socket_url(base_url: str, instance_id: str, token: str, cols: int, 
     The computer's ``connection_url`` (``{origin}/desktops/{instance_id}``) is used when it is an
     http(s) URL; otherwise the origin of the API base URL (the socket is not under ``/api``).
     """
-    from urllib.parse import urlencode, urlsplit
-
     base = connection_url if connection_url and connection_url.startswith(("http://", "https://")) else None
     if base is None:
         parts = urlsplit(base_url)

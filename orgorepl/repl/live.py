@@ -156,7 +156,7 @@ class LiveShellView:
         """Give the terminal to the full-screen program until it leaves the alternate screen (or
         ends), as ``%term`` does: raw keys to it, its screen through the screen filter, and the
         terminal restored exactly afterwards.  What it prints after leaving streams as before."""
-        from orgorepl.term import LocalTerminal
+        from orgorepl.ui.local_terminal import LocalTerminal
 
         if fds is None or self._bash is None:  # no terminal to hand over: drop to plain streaming
             with self._lock:

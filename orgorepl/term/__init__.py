@@ -1,22 +1,22 @@
 """The full-screen pass-through to a computer's terminal (``orgorepl term``, ``%term``), like ssh.
 
-Modules: ``escapes`` (the ``~`` keys), ``local`` (raw mode, the screen filter, the exact
-restore), ``session`` (the socket and the local terminal wired together, reconnecting when
-asked).  The socket itself is ``client.terminal``; the screen policy is ``render.screen_filter``.
+Modules: ``escapes`` (the ``~`` keys), ``session`` (the socket and the local terminal wired
+together, reconnecting when asked).  The local side (raw mode, the screen filter, the exact
+restore) is ``ui.local_terminal``, shared with the live session's full-screen handover.  The
+socket itself is ``client.terminal``; the screen policy is ``render.screen_filter``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orgorepl.term.local import LocalTerminal
 from orgorepl.term.session import TermEnd, run_terminal
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
     from orgorepl.console import Console
 
-__all__ = ["LocalTerminal", "TermEnd", "report_end", "run_on", "run_terminal"]
+__all__ = ["TermEnd", "report_end", "run_on", "run_terminal"]
 
 
 def run_on(connection: Connection, *, in_fd: int, out_fd: int, reconnect: bool = False,

@@ -23,7 +23,7 @@ from orgorepl import errors, protocol
 from orgorepl.client.terminal import Terminal
 from orgorepl.exitstatus import ExitStatus
 from orgorepl.term.escapes import HELP, Disconnect, EscapeKeys, Help, Send
-from orgorepl.term.local import LocalTerminal
+from orgorepl.ui.local_terminal import LocalTerminal
 
 BACKOFF_FIRST = 2.0
 BACKOFF_MAX = 30.0

@@ -1,4 +1,5 @@
-"""The local side of the pass-through: raw mode in, filtered remote text out, and an exact restore.
+"""The local side of a full-screen pass-through (`term`, a live full-screen program): raw mode in,
+filtered remote text out, and an exact restore.
 
 Why:
 
@@ -28,6 +29,11 @@ from typing import Any
 from orgorepl.render.screen_filter import ScreenFilter
 
 ANSWER_GRACE = 0.05  # seconds for a terminal's answer still on its way to arrive before the flush
+
+
+def _printable(line: str) -> str:
+    """Our own words on a raw screen: nothing in them may act on the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in line)
 
 
 class LocalTerminal:
@@ -101,13 +107,12 @@ class LocalTerminal:
 
     def show_line(self, line: str) -> None:
         """One of our own lines, in the middle of a raw screen: on a line of its own."""
-        safe = "".join(ch if ch.isprintable() else "?" for ch in line)
-        self._write(f"\r\n{safe}\r\n")
+        self._write(f"\r\n{_printable(line)}\r\n")
 
     def show_text(self, text: str) -> None:
         self._write("\r\n")  # the cursor may be anywhere on the remote's line: start a new one
         for line in text.splitlines():
-            self._write("".join(ch if ch.isprintable() else "?" for ch in line) + "\r\n")
+            self._write(_printable(line) + "\r\n")
 
     def _write(self, text: str) -> None:
         data = memoryview(text.encode("utf-8", "replace"))
