@@ -14,10 +14,10 @@ from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.repl import effects
 from orgorepl.repl.jobs import Abandoned, Job, LinkManager, NotConnected
-from orgorepl.repl.live import LiveShellView
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
+    from orgorepl.repl.live import LiveShellView
     from orgorepl.ui.notices import NoticeBoard
     from orgorepl.ui.state import UiState
 

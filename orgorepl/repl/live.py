@@ -22,10 +22,10 @@ from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.modes import Mode
 from orgorepl.render.bounded import OutputLimits
-from orgorepl.render.stream import StreamView
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
+    from orgorepl.render.stream import StreamView
     from orgorepl.repl.jobs import Job
     from orgorepl.session.carry import RemoteSession
     from orgorepl.submit import Code
@@ -102,6 +102,8 @@ class LiveShellView:
         bash_cwd = self.cwd
         if code.mode is Mode.PYTHON and bash_cwd and bash_cwd != shell.cwd:  # bash moved: Python follows
             shell.run(f"__import__('os').chdir({bash_cwd!r})", echo=False)
+        from orgorepl.render.stream import StreamView  # on first use: not on the way to the first prompt
+
         self._view = StreamView(color=self._color, limits=self._limits)
         self.streamed = True
         self._bash = shell
