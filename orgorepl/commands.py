@@ -89,6 +89,11 @@ class SetMode:
 
 
 @dataclass(frozen=True)
+class Detach:
+    """Leave the REPL; the live session goes on on the computer."""
+
+
+@dataclass(frozen=True)
 class SetTimeout:
     mode: Mode
     seconds: int
@@ -168,7 +173,8 @@ class ResetSession:
 
 
 Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | EditTargets | ShowState | ResetSession)
+          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | Detach | EditTargets | ShowState
+          | ResetSession)
 
 
 @dataclass(frozen=True)
@@ -427,6 +433,16 @@ def _live(ctx: CommandContext, args: str) -> CommandResult:
             "(their own state: names of the HTTP session are not in them)" if live else
             "live off: submissions are fresh processes again (the live shell and interpreter are ended)")
     return CommandResult(text=text, effects=(SetLive(live),))
+
+
+@registry.command("detach", help="leave, with the live shell and interpreter running on the computer (--resume)")
+def _detach(ctx: CommandContext, args: str) -> CommandResult:
+    if args.strip():
+        return CommandResult(text="%detach takes no arguments", error=True)
+    if not ctx.live:
+        return CommandResult(text="%detach: not in live mode, nothing runs on the computer (%exit leaves)",
+                             error=True)
+    return CommandResult(effects=(Detach(),))
 
 
 def format_state(rows: Sequence, session_id: str) -> str:

@@ -16,16 +16,19 @@ submission starts a new shell, with a note that the old one's state is gone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 from orgorepl import errors, protocol
 from orgorepl import outcome as oc
-from orgorepl.client.terminal import Terminal
+from orgorepl.live_channel import LINGER, NoSupervisor, Plain, SessionGone, Supervised
 from orgorepl.modes import Mode
+from orgorepl.session.live_attach import Hello
 from orgorepl.session.live_bash import INTERRUPT, Done, NeedsMore, Output
 from orgorepl.session.live_bash import LiveBash as Framing
 
@@ -43,50 +46,137 @@ class LiveCore:
     gone, and the frames it brings.  Subclasses say how to start on it and what frames mean."""
 
     new_note = ""  # said in the first Outcome of a replacement (the old state is gone)
+    role = "bash"  # which of the session's supervised programs this is
 
-    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS),
+                 session_id: str | None = None, linger: float = LINGER) -> None:
         self._fetch, self._base_url, self._size = fetch_access, base_url, size
-        self._terminal: Terminal | None = None
+        self._sid, self._linger = session_id, linger
+        self._terminal: Supervised | Plain | None = None
         self.cwd: str | None = None
         self.started_count = 0
+        self.resumed: Resumed | None = None  # the start found the session running (``--resume``)
+        self.unsupervised_note = ""  # why this one does not survive a dropped socket
         self._sent = asyncio.Event()  # the running submission has been sent (made on the core's loop)
         self._running = False  # a submission is on its way or running
+        self._reattached_seen = 0
+        self._frames: asyncio.Queue[Any] = asyncio.Queue()  # what the reader brought, in order
+        self._reader: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
         return self._terminal is not None
 
+    @property
+    def supervised(self) -> bool:
+        return self._terminal is not None and self._terminal.supervised
+
     async def start(self) -> None:
         raise NotImplementedError
 
-    async def _open(self) -> Terminal:
-        terminal = Terminal(self._fetch, self._base_url, *self._size)
+    async def _open(self, *, create: bool = True) -> Supervised | Plain:
+        """The socket to run on: attached to the session's supervisor (a new session, or the one
+        running, resumed), or, where the supervisor cannot run, the socket's own shell."""
+        if self._sid is not None:
+            channel = Supervised(self._fetch, self._base_url, self._size, sid=self._sid, role=self.role,
+                                 linger=self._linger)
+            try:
+                await channel.connect(create=create)
+            except NoSupervisor as err:
+                self.unsupervised_note = f"{err.message}: this live {self.role} will not survive a dropped connection"
+            else:
+                self._listen(channel)
+                return channel
+        terminal = Plain(self._fetch, self._base_url, *self._size)
         await terminal.connect()
-        self._terminal = terminal
+        self._listen(terminal)
         return terminal
 
-    async def _ready_to_run(self) -> tuple[str, ...]:
-        """A working socket before a submission: one that closed while idle (a restart, the idle
-        close) is replaced, and the notes say the old state is gone."""
-        if self._terminal is not None and self._terminal.socket.close_code is not None:
-            self._terminal = None  # nothing was lost yet: no submission was running on it
+    def _listen(self, terminal: Supervised | Plain) -> None:
+        """Read the socket all the time, not only while a submission runs: a supervised channel
+        reattaches a socket that drops while idle at once, and what background jobs print
+        between submissions is kept (shown with the next one), as a terminal would show it."""
+        self._terminal, self._frames = terminal, asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(self._read(terminal, self._frames))
+
+    @staticmethod
+    async def _read(terminal: Supervised | Plain, frames: asyncio.Queue[Any]) -> None:
+        while True:
+            try:
+                frame = await terminal.receive()
+            except Exception as exc:  # noqa: BLE001 - handed to whoever reads next, as it is
+                frames.put_nowait(exc)
+                return
+            frames.put_nowait(frame)
+            if frame is None:
+                return
+
+    async def _stop_listening(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+    def _hello(self) -> Hello | None:
+        """What the supervisor said when this one attached to a session that was running."""
+        terminal = self._terminal
+        hello = terminal.hello if terminal is not None else None
+        return hello if hello is not None and not hello.created and hello.meta.get("nonce") else None
+
+    async def _ready_to_run(self) -> tuple[tuple[str, ...], list[protocol.TerminalFrame]]:
+        """A working socket before a submission, and what arrived while idle (background jobs'
+        output).  A supervised one that dropped while idle has been reattached by its reader
+        (nothing was lost); one that is gone is replaced, and the notes say the old state is gone."""
+        idle: list[protocol.TerminalFrame] = []
+        while self._terminal is not None and not self._frames.empty():
+            try:
+                frame = self._taken(self._frames.get_nowait())
+            except errors.OrgoError:
+                break
+            if frame is not None:
+                idle.append(frame)
         if self._terminal is not None:
-            return ()
+            return (), idle
         notes = (self.new_note,) if self.started_count else ()
         await self.start()
-        return notes
+        return notes, idle
+
+    def _drop_notes(self) -> tuple[str, ...]:
+        """Said once per reattach: the connection dropped and came back, with what it cost."""
+        terminal = self._terminal
+        if not isinstance(terminal, Supervised) or terminal.reattached == self._reattached_seen:
+            return ()
+        self._reattached_seen = terminal.reattached
+        lost = f"; {terminal.lost} bytes of output were dropped meanwhile" if terminal.lost else ": nothing was lost"
+        return (f"the connection dropped and was re-established{lost}",)
 
     async def _frame(self) -> protocol.TerminalFrame | None:
         """The next frame; None once the socket closed normally (the process on it ended)."""
         assert self._terminal is not None
-        try:
-            frame = await self._terminal.receive()
-        except errors.TerminalClosedError:  # stopped, dropped, idle: this one is gone for good
+        return self._taken(await self._frames.get())
+
+    def _taken(self, item: Any) -> protocol.TerminalFrame | None:
+        """A frame as the reader left it: an error it met is raised here, once."""
+        if item is None or isinstance(item, SessionGone):
+            self._terminal = None  # the program ended (or is gone): the next submission starts anew
+            return None
+        if isinstance(item, BaseException):  # stopped, refused, or a drop that did not come back
             self._terminal = None  # the next submission starts a new one (and says so)
-            raise
-        if frame is None:
-            self._terminal = None
+            raise item
+        frame: protocol.TerminalFrame = item
         return frame
+
+    async def _running_note(self, busy: Any) -> None:
+        """Tell the supervisor whether a submission runs (for a client that resumes) and, when
+        it ended, that everything up to here was shown."""
+        if self._terminal is not None:
+            await self._terminal.note({**self._note(), "busy": busy})
+            if not busy:
+                await self._terminal.ack()
+
+    def _note(self) -> dict[str, Any]:
+        return {}
 
     async def resize(self, cols: int, rows: int) -> None:
         self._size = (cols, rows)
@@ -94,9 +184,28 @@ class LiveCore:
             await self._terminal.resize(cols, rows)
 
     async def close(self) -> None:
+        """Leave the session running on the computer (``%detach``, a lost connection)."""
+        await self._stop_listening()
         terminal, self._terminal = self._terminal, None
         if terminal is not None:
-            await terminal.close()
+            await terminal.detach()
+
+    async def end(self) -> None:
+        """End it on the computer: the shell and everything it runs."""
+        await self._stop_listening()
+        terminal, self._terminal = self._terminal, None
+        if terminal is not None:
+            await terminal.end()
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a start found when the session was running already: what it printed since the last
+    client saw it, and whether a submission of that client is still running."""
+
+    output: str
+    busy: bool
+    lost: int = 0
 
 
 class ShellEnded(Exception):
@@ -108,21 +217,49 @@ class LiveShell(LiveCore):
 
     new_note = NEW_SHELL
 
-    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
-        super().__init__(fetch_access, base_url, size=size)
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, **options: Any) -> None:
+        super().__init__(fetch_access, base_url, **options)
         self._framing = Framing()
         self._interrupted = False
 
-    async def start(self, timeout: float = START_TIMEOUT) -> None:
+    async def start(self, timeout: float = START_TIMEOUT, *, create: bool = True) -> None:
+        """A shell to run on: a new one set up, or (``create`` False: only that) the session's
+        running one taken over, with what it printed meanwhile in ``resumed``."""
         self._framing = Framing()
-        terminal = await self._open()
-        await terminal.send_input(self._framing.setup())
+        terminal = await self._open(create=create)
+        hello = self._hello()
         try:
-            await asyncio.wait_for(self._until_ready(), timeout)
+            if hello is not None:
+                await asyncio.wait_for(self._resume(hello), timeout)
+            else:
+                await terminal.send_input(self._framing.setup())
+                await asyncio.wait_for(self._until_ready(), timeout)
+                await self._running_note(False)
         except BaseException:
-            await self.close()
+            await (self.close() if hello is not None else self.end())  # a new one half set up: ended
             raise
         self.started_count += 1
+
+    def _note(self) -> dict[str, Any]:
+        return {"nonce": self._framing.nonce, "cwd": self.cwd}
+
+    async def _resume(self, hello: Hello) -> None:
+        self._framing = Framing(nonce=str(hello.meta["nonce"]))
+        self.cwd = hello.meta.get("cwd") or self.cwd
+        busy = bool(hello.meta.get("busy"))
+        self._framing.resume(busy=busy)
+        shown: list[str] = []
+        assert isinstance(self._terminal, Supervised)
+        try:
+            while self._terminal is not None and (self._terminal.received < hello.end or not self._frames.empty()):
+                for event in await self._events():
+                    if isinstance(event, Output):
+                        shown.append(event.text)
+                    elif isinstance(event, Done):
+                        busy, self.cwd = False, event.cwd or self.cwd
+        except ShellEnded:
+            busy = False
+        self.resumed = Resumed("".join(shown), busy, hello.lost)
 
     async def _until_ready(self) -> None:
         while not self._framing.ready:
@@ -138,18 +275,27 @@ class LiveShell(LiveCore):
             if frame.type == "error":
                 return [Output(f"\n[the terminal says: {frame.message}]\n")]
 
-    async def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
+    async def run(self, text: str | None, *, on_piece: Callable[[oc.Piece], None] | None = None,
                   timeout: int | None = None) -> oc.Outcome:
+        """Run one submission (None: wait for the one a resumed session is still running)."""
         self._running = True
-        notes = await self._ready_to_run()
+        notes, idle = await self._ready_to_run() if text is not None else ((), [])
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.BASH, on_piece)
+        for frame in idle:  # printed by background jobs since the last prompt: first, as on a terminal
+            for event in self._framing.feed(frame.data) if frame.type == "output" else ():
+                if isinstance(event, Output):
+                    builder.feed(event.text)
         started = time.monotonic()
         self._interrupted = False
-        await self._terminal.send_input(self._framing.submission(text))
+        if text is not None:
+            await self._running_note(True)
+            await self._terminal.send_input(self._framing.submission(text))
         self._sent.set()  # keys typed meanwhile may follow it now
         try:
-            return await self._outcome(builder, started, timeout, notes)
+            outcome = await self._outcome(builder, started, timeout, notes)
+            await self._running_note(False)
+            return outcome
         finally:
             self._running = False
             self._sent = asyncio.Event()
@@ -172,6 +318,7 @@ class LiveShell(LiveCore):
                     await self._terminal.send_input(INTERRUPT)
                 elif isinstance(event, Done):
                     self.cwd = event.cwd or self.cwd
+                    notes = (*notes, *self._drop_notes())
                     duration = time.monotonic() - started
                     if incomplete:
                         return builder.finish(oc.Status.ERROR, error_type="IncompleteInput", error=INCOMPLETE,
@@ -210,7 +357,8 @@ class Blocking:
     thread_name = "orgorepl-live"
 
     def __init__(self, fetch_access: Callable[[bool], protocol.TerminalAccess], base_url: str, *,
-                 size: tuple[int, int] = (COLS, ROWS)) -> None:
+                 size: tuple[int, int] = (COLS, ROWS), session_id: str | None = None,
+                 linger: float = LINGER) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=self.thread_name, daemon=True)
         self._thread.start()
@@ -218,10 +366,10 @@ class Blocking:
         async def fetch(fresh: bool) -> protocol.TerminalAccess:
             return await asyncio.to_thread(fetch_access, fresh)
 
-        self.shell = self._core(fetch, base_url, size)
+        self.shell = self._core(fetch, base_url, size=size, session_id=session_id, linger=linger)
 
-    def _core(self, fetch: AccessFetcher, base_url: str, size: tuple[int, int]) -> Any:
-        return LiveShell(fetch, base_url, size=size)
+    def _core(self, fetch: AccessFetcher, base_url: str, **options: Any) -> Any:
+        return LiveShell(fetch, base_url, **options)
 
     def _call(self, coro: Awaitable) -> Future:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
@@ -229,10 +377,19 @@ class Blocking:
     def start(self) -> None:
         self._call(self.shell.start()).result()
 
-    def run(self, text: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
+    def resume(self) -> Resumed | None:
+        """Take over the session's running program, if there is one (``--resume``); None if not."""
+        try:
+            self._call(self.shell.start(create=False)).result()
+        except SessionGone:
+            return None
+        return self.shell.resumed
+
+    def run(self, text: str | None, *, on_piece: Callable[[oc.Piece], None] | None = None,
             timeout: int | None = None, **options: Any) -> oc.Outcome:
-        """Run one submission; Ctrl-C (KeyboardInterrupt) here interrupts it on the computer and
-        still returns its Outcome, with the output up to then."""
+        """Run one submission (None: wait for the one a resumed session is running); Ctrl-C
+        (KeyboardInterrupt) here interrupts it on the computer and still returns its Outcome,
+        with the output up to then."""
         future = self._call(self.shell.run(text, on_piece=on_piece, timeout=timeout, **options))
         try:
             return self._wait(future)
@@ -264,9 +421,10 @@ class Blocking:
     def cwd(self) -> str | None:
         return self.shell.cwd
 
-    def close(self) -> None:
+    def close(self, *, end: bool = False) -> None:
+        """Detach (the session goes on, for ``--resume``), or ``end`` it on the computer."""
         try:
-            self._call(self.shell.close()).result(timeout=5)
+            self._call(self.shell.end() if end else self.shell.close()).result(timeout=10)
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)

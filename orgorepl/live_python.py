@@ -26,12 +26,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from orgorepl import errors
 from orgorepl import outcome as oc
 from orgorepl.exitstatus import ExitStatus
-from orgorepl.live import COLS, ROWS, AccessFetcher, Blocking, LiveCore
+from orgorepl.live import AccessFetcher, Blocking, LiveCore, Resumed
+from orgorepl.live_channel import SessionGone, Supervised
 from orgorepl.modes import Mode
+from orgorepl.session.live_attach import Hello
 from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
 from orgorepl.session.live_python import LivePython as Framing
 
@@ -69,34 +72,71 @@ class LivePythonShell(LiveCore):
     """One live Python over one terminal socket."""
 
     new_note = NEW_INTERPRETER
+    role = "python"
 
-    def __init__(self, fetch_access: AccessFetcher, base_url: str, *, size: tuple[int, int] = (COLS, ROWS)) -> None:
-        super().__init__(fetch_access, base_url, size=size)
+    def __init__(self, fetch_access: AccessFetcher, base_url: str, **options: Any) -> None:
+        super().__init__(fetch_access, base_url, **options)
         self._framing = Framing()
         self.pid: int | None = None
         self.version: str | None = None
         self.reading = False  # the running cell waits for keys (an ``input()``)
         self.echoing = True  # ... and they are echoed (False: a password)
         self._ids = 0
+        self._adopt: int | None = None  # a resumed session's cell still running
 
-    async def start(self, timeout: float = START_TIMEOUT) -> None:
+    async def start(self, timeout: float = START_TIMEOUT, *, create: bool = True) -> None:
+        """An interpreter to run on: a new one, or (``create`` False: only that) the session's
+        running one taken over, with what it printed meanwhile in ``resumed``."""
         self._framing = Framing()
-        await self._open()
+        await self._open(create=create)
+        hello = self._hello()
         try:
-            await asyncio.wait_for(self._boot(), timeout)
+            if hello is not None:
+                await asyncio.wait_for(self._resume(hello), timeout)
+            else:
+                await asyncio.wait_for(self._boot(), timeout)
+                await self._running_note(False)
         except asyncio.TimeoutError:
-            await self.close()
+            await self.end()
             raise LivePythonUnavailable(f"{NOT_STARTED}: it did not answer within {timeout:g}s") from None
         except AgentEnded as end:
             await self.close()
+            if hello is not None:
+                raise SessionGone("the live Python of this session has ended") from None
             said = " ".join(self._framing.noise.split())[-300:]
             how = "python3 was not found" if end.code == 127 else (
                 oc.exit_text(end.code) if end.code is not None else "the terminal closed")
             raise LivePythonUnavailable(f"{NOT_STARTED} ({how})" + (f": {said}" if said else "")) from None
         except BaseException:
-            await self.close()
+            await (self.close() if hello is not None else self.end())  # a new one half started: ended
             raise
         self.started_count += 1
+
+    def _note(self) -> dict[str, Any]:
+        return {"nonce": self._framing.nonce, "pid": self.pid, "version": self.version, "cwd": self.cwd,
+                "ids": self._ids}
+
+    async def _resume(self, hello: Hello) -> None:
+        meta = hello.meta
+        self._framing = Framing(nonce=str(meta["nonce"]))
+        self.pid = meta.get("pid") if isinstance(meta.get("pid"), int) else None
+        self.version, self.cwd = meta.get("version"), meta.get("cwd") or self.cwd
+        ids, busy = meta.get("ids"), meta.get("busy")
+        self._ids = ids if isinstance(ids, int) else 0
+        if not isinstance(busy, int) or isinstance(busy, bool):
+            busy = None
+        shown: list[str] = []
+        assert isinstance(self._terminal, Supervised)
+        while self._terminal is not None and (self._terminal.received < hello.end or not self._frames.empty()):
+            for event in await self._events():
+                if isinstance(event, Exited):
+                    raise AgentEnded(event.code)
+                if isinstance(event, Output):
+                    shown.append(event.text)
+                elif isinstance(event, Done) and event.id == busy:
+                    busy, self.cwd = None, event.cwd or self.cwd
+        self._adopt = busy
+        self.resumed = Resumed("".join(shown), busy is not None, hello.lost)
 
     async def _boot(self) -> None:
         assert self._terminal is not None
@@ -128,21 +168,32 @@ class LivePythonShell(LiveCore):
             if frame.type == "error":
                 return [Output(f"\n[the terminal says: {frame.message}]\n", "stderr")]
 
-    async def run(self, code: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
+    async def run(self, code: str | None, *, on_piece: Callable[[oc.Piece], None] | None = None,
                   timeout: int | None = None, echo: bool = True) -> oc.Outcome:
-        """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
-        ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
-        notes = await self._ready_to_run()
+        """Run one submission (None: wait for the cell a resumed session is still running).
+        ``echo``: show the last expression's value (as the REPL does).  ``timeout`` is recorded
+        in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
+        notes, idle = await self._ready_to_run() if code is not None else ((), [])
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.PYTHON, on_piece)
+        for frame in idle:  # printed by its threads since the last cell: first, as on a terminal
+            for event in self._framing.feed(frame.data) if frame.type == "output" else ():
+                if isinstance(event, Output):
+                    builder.feed(event.text, oc.Stream.STDERR if event.stream == "stderr" else oc.Stream.STDOUT)
         started = time.monotonic()
-        self._ids += 1
-        ident = self._ids
-        await self._terminal.send_input(self._framing.run(ident, code, echo=echo))
+        if code is None:
+            ident, self._adopt = self._adopt or 0, None
+        else:
+            self._ids += 1
+            ident = self._ids
+            await self._running_note(ident)
+            await self._terminal.send_input(self._framing.run(ident, code, echo=echo))
         self._running = True
         self._sent.set()  # keys typed meanwhile may follow it now
         try:
-            return await self._outcome(ident, builder, started, timeout, notes)
+            outcome = await self._outcome(ident, builder, started, timeout, notes)
+            await self._running_note(False)
+            return outcome
         finally:
             self._running = self.reading = False
             self.echoing = True
@@ -165,6 +216,7 @@ class LivePythonShell(LiveCore):
                 elif isinstance(event, InputWanted):
                     self.reading, self.echoing = True, event.echo
                 elif isinstance(event, Done) and event.id == ident:
+                    notes = (*notes, *self._drop_notes())
                     return self._finished(event, builder, time.monotonic() - started, timeout, notes)
 
     @staticmethod
@@ -211,8 +263,8 @@ class LivePython(Blocking):
     mode = Mode.PYTHON
     thread_name = "orgorepl-live-python"
 
-    def _core(self, fetch: AccessFetcher, base_url: str, size: tuple[int, int]) -> LivePythonShell:
-        return LivePythonShell(fetch, base_url, size=size)
+    def _core(self, fetch: AccessFetcher, base_url: str, **options: Any) -> LivePythonShell:
+        return LivePythonShell(fetch, base_url, **options)
 
     @property
     def reading(self) -> bool:

@@ -6,6 +6,7 @@ what a user of the live session would see: output, exit status, state kept, Ctrl
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 
@@ -20,10 +21,11 @@ from orgorepl.session.live_bash import LiveBash as Framing
 @pytest.fixture
 def live(emulator, client):
     computer = emulator.computers[1]
-    shell = LiveBash(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh), emulator.base_url)
+    shell = LiveBash(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh), emulator.base_url,
+                     session_id=secrets.token_hex(4))
     shell.start()
     yield shell
-    shell.close()
+    shell.close(end=True)
 
 
 def run(live: LiveBash, text: str) -> tuple[str, int | None, oc.Status]:

@@ -8,6 +8,7 @@ values that live on, output by stream and as it comes, tracebacks, stdin, Ctrl-C
 from __future__ import annotations
 
 import ast
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -24,10 +25,11 @@ from orgorepl.session.live_python import LivePython as Framing
 @pytest.fixture
 def live(emulator, client):
     computer = emulator.computers[2]
-    python = LivePython(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh), emulator.base_url)
+    python = LivePython(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh), emulator.base_url,
+                        session_id=secrets.token_hex(4))
     python.start()
     yield python
-    python.close()
+    python.close(end=True)
 
 
 def run(live: LivePython, code: str) -> tuple[str, oc.Status]:

@@ -74,14 +74,21 @@ class Cage:
             self.cgroup.kill()
 
     def hang_up(self) -> None:
-        """SIGHUP to every process of the cage (a terminal's polite first word before ``kill``)."""
-        pids: set[int] = set()
+        """SIGHUP to the terminal's session (a hang-up's polite first word before ``end_session``)."""
         if self.pgid is not None:
-            pids.update(_members(self.pgid, session=self.session))
-        if self.cgroup is not None:
-            pids.update(self.cgroup.pids())
-        for pid in pids:
-            _signal(pid, signal.SIGHUP)
+            for pid in _members(self.pgid, session=self.session):
+                _signal(pid, signal.SIGHUP)
+
+    def end_session(self) -> None:
+        """SIGKILL to what is left of the terminal's session.  Processes that left it (``setsid``,
+        a live session's supervisor) live on, as on a computer whose ssh connection closed; they
+        stay in the cage, so stopping the computer or the emulator still ends them."""
+        if self.pgid is not None:
+            _kill_session(self.pgid)
+            _killpg(self.pgid)
+
+    def session_alive(self) -> bool:
+        return self.pgid is not None and (_group_alive(self.pgid) or bool(_members(self.pgid, session=True)))
 
     def alive(self) -> bool:
         if self.cgroup is not None and self.cgroup.populated():

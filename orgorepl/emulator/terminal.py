@@ -332,17 +332,18 @@ class TerminalSession:
             containment.release(cage)
 
     async def _end(self, cage: Cage, proc: asyncio.subprocess.Process) -> None:
-        """SIGHUP to the whole session, a moment to go, SIGKILL to whatever stayed."""
-        if cage.alive():
+        """SIGHUP to the whole session, a moment to go, SIGKILL to whatever stayed (what left the
+        session lives on in the cage: see ``Cage.end_session``)."""
+        if cage.session_alive():
             cage.hang_up()
             deadline = self.loop.time() + HANGUP_GRACE
-            while cage.alive() and self.loop.time() < deadline:
+            while cage.session_alive() and self.loop.time() < deadline:
                 await asyncio.sleep(0.02)
-        cage.kill()
+        cage.end_session()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(proc.wait(), 5)
         deadline = self.loop.time() + 1.0  # let the kernel finish them, so the cage can be dropped
-        while cage.alive() and self.loop.time() < deadline:
+        while cage.session_alive() and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
 
     async def _converse(self, master: int, proc: asyncio.subprocess.Process, cage: Cage) -> None:

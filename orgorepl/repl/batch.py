@@ -113,6 +113,9 @@ class BatchHost:
         self.fail("%live: batch mode runs over /exec and /bash (a live shell is for the interactive session)",
                   ExitStatus.USAGE)
 
+    def detach(self) -> None:
+        self.fail("%detach: batch mode has no live session to leave running", ExitStatus.USAGE)
+
     def terminal_fds(self) -> tuple[int, int] | None:
         return None  # batch input is a script, not a person at a terminal
 

@@ -69,6 +69,8 @@ class Host(Protocol):
 
     def set_live(self, live: bool) -> None: ...
 
+    def detach(self) -> None: ...
+
     def terminal_fds(self) -> tuple[int, int] | None:
         """(input, output) descriptors of the user's terminal, or None when there is none."""
         ...
@@ -216,6 +218,7 @@ EFFECTS: dict[type, Callable[[Host, Any], None]] = {
     cmd.StartComputer: _start,
     cmd.OpenTerminal: _terminal,
     cmd.SetLive: lambda host, e: host.set_live(e.live),
+    cmd.Detach: lambda host, e: host.detach(),
     cmd.EditTargets: lambda host, e: host.edit_targets(e.verb, e.names),
     cmd.ShowState: _show_state,
     cmd.ResetSession: _reset,

@@ -25,6 +25,7 @@ from orgorepl.render.bounded import OutputLimits
 
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
+    from orgorepl.live import Resumed
     from orgorepl.render.stream import StreamView
     from orgorepl.repl.jobs import Job
     from orgorepl.session.carry import RemoteSession
@@ -49,14 +50,17 @@ _CLEAR = re.compile(r"(?:\x1b\[H|\x1b\[1;1H)?\x1b\[[23]J(?:\x1b\[3J)?")
 
 class LiveShellView:
     def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits,
-                 size: Callable[[], tuple[int, int]], clear: Callable[[], None] = lambda: None) -> None:
+                 size: Callable[[], tuple[int, int]], clear: Callable[[], None] = lambda: None,
+                 session_id: Callable[[], str | None] = lambda: None) -> None:
         self._print = print_fragments
+        self._session_id = session_id  # the supervised programs on the computer are this session's
         self._clear = clear
         self._size = size  # (cols, rows) of the user's terminal: the live shell's window
         self._color, self._limits = color, limits
         self._shells: dict[Mode, Any] = {}  # LiveBash, LivePython: one per mode, made on first use
         self._bash: Any = None  # the shell of the running submission (keys, Ctrl-C, full screen)
-        self._for: int | None = None  # id() of the connection the shells belong to
+        self._for: tuple[str, str] | None = None  # the computer the shells run on
+        self._connection: Any = None
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
@@ -91,38 +95,79 @@ class LiveShellView:
         streamed, self.streamed = self.streamed, False
         return streamed
 
-    def run(self, connection: Connection, code: Code) -> oc.Outcome:
-        """One submission on the live shell (in the job's thread); the output streams meanwhile."""
-        shell = self._shell(connection, code.mode)
-        if not shell.shell.alive and not shell.shell.started_count:
+    def adopt(self, run: Callable[..., tuple[Job, bool]], mode: Mode) -> tuple[Job, bool]:
+        """Wait, streaming, for the submission a resumed session was still running (Ctrl-C
+        interrupts it), as if it had been submitted here."""
+        self.streamed = False
+        job, finished = run(lambda c, cancelled: self.run(c, None, mode=mode),
+                            phase=f"live {mode.value} on {{computer}}", timeout=None, live=self)
+        self.finish()
+        return job, finished
+
+    def run(self, connection: Connection, code: Code | None, *, mode: Mode | None = None) -> oc.Outcome:
+        """One submission on the live shell (in the job's thread); the output streams meanwhile.
+        ``code`` None: the one a resumed session is running (of ``mode``)."""
+        mode = code.mode if code is not None else mode or Mode.BASH
+        shell = self._shell(connection, mode)
+        if code is not None and not shell.shell.alive and not shell.shell.started_count:
             try:
                 shell.start()
             except errors.OrgoError as err:
                 raise LiveUnavailable(err) from err
         bash_cwd = self.cwd
-        if code.mode is Mode.PYTHON and bash_cwd and bash_cwd != shell.cwd:  # bash moved: Python follows
+        if code is not None and mode is Mode.PYTHON and bash_cwd and bash_cwd != shell.cwd:  # bash moved
             shell.run(f"__import__('os').chdir({bash_cwd!r})", echo=False)
         from orgorepl.render.stream import StreamView  # on first use: not on the way to the first prompt
 
         self._view = StreamView(color=self._color, limits=self._limits)
         self.streamed = True
         self._bash = shell
-        if code.mode is Mode.PYTHON:
-            return shell.run(code.text, on_piece=self._piece, timeout=None, echo=code.echo)
-        return shell.run(code.text, on_piece=self._piece, timeout=None)
+        text = code.text if code is not None else None
+        if code is not None and mode is Mode.PYTHON:
+            return shell.run(text, on_piece=self._piece, timeout=None, echo=code.echo)
+        return shell.run(text, on_piece=self._piece, timeout=None)
+
+    def resume(self, connection: Connection) -> list[tuple[Mode, Resumed]]:
+        """Take over the session's live shell and interpreter where they are running on the
+        computer (``--resume``), in the job's thread; those that are not start on first use."""
+        found = []
+        for mode in (Mode.BASH, Mode.PYTHON):
+            shell = self._shell(connection, mode)
+            try:
+                resumed = shell.resume()
+            except errors.OrgoError as err:
+                raise LiveUnavailable(err) from err
+            if resumed is None:
+                self._shells.pop(mode).close()
+            else:
+                found.append((mode, resumed))
+        return found
+
+    def show_text(self, text: str) -> None:
+        """Remote output outside a submission (what a resumed session printed meanwhile), through
+        the same sanitiser and bounds as a result."""
+        from orgorepl.render.stream import StreamView
+
+        view = StreamView(color=self._color, limits=self._limits)
+        with self._lock:
+            self._pending.extend([*view.feed(text), *view.end()])
+        self.write_output()
 
     def _shell(self, connection: Connection, mode: Mode) -> Any:
         from orgorepl.live import LiveBash
         from orgorepl.live_python import LivePython
 
-        if self._for != id(connection):
-            self.close()
-            self._for = id(connection)
+        where = (connection.base_url, connection.computer.id)  # a reconnect to the same computer keeps them
+        if self._for != where:
+            self.close(end=True)
+            self._for = where
+        self._connection = connection  # the latest one: a reattach asks its client for access
         if mode not in self._shells:
-            client, computer = connection.client, connection.computer
+            computer_id = connection.computer.id
             kind = LiveBash if mode is Mode.BASH else LivePython
-            self._shells[mode] = kind(lambda fresh: client.terminal_access(computer.id, fresh_token=fresh),
-                                      connection.base_url, size=self._size())
+            self._shells[mode] = kind(
+                lambda fresh: self._connection.client.terminal_access(computer_id, fresh_token=fresh),
+                connection.base_url, size=self._size(), session_id=self._session_id())
         return self._shells[mode]
 
     @property
@@ -221,7 +266,13 @@ class LiveShellView:
         if frags:
             self._print(frags)
 
-    def close(self) -> None:
+    def close(self, *, end: bool = True) -> None:
+        """End the live shell and interpreter on the computer, or (``end`` False: ``%detach``)
+        leave them running there for ``--resume``."""
         shells, self._shells, self._bash = self._shells, {}, None
         for shell in shells.values():
-            shell.close()
+            shell.close(end=end)
+
+    @property
+    def started(self) -> bool:
+        return any(shell.shell.alive for shell in self._shells.values())

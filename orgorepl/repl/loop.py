@@ -298,10 +298,49 @@ class InteractiveRepl(SpinnerCalls):
     def set_live(self, live: bool) -> None:
         if live and self.live is None:
             self.live = LiveShellView(lambda f: self.print(f, now=True), color=self.options.color,
-                                      limits=self.limits, size=self._window, clear=self.clear_screen)
+                                      limits=self.limits, size=self._window, clear=self.clear_screen,
+                                      session_id=lambda: self.remote.session_id)
         elif not live and self.live is not None:
-            self.live.close()
+            self.live.close(end=True)
             self.live = None
+
+    def detach(self) -> None:
+        """Leave, with the live shell and interpreter running on the computer for ``--resume``."""
+        if self.live is None or not self.live.started:
+            self.show("%detach: no live session is running (%exit leaves)", error=True)
+            return
+        self.live.close(end=False)
+        self.live = None
+        sid = self.remote.session_id
+        self.show(f"detached: the live session goes on on {self.state.where}; "
+                  f"orgorepl --live --resume {sid} picks it up")
+        self.request_exit()
+
+    def _resume_live(self) -> None:
+        """``--live --resume ID``: take over the session's shell and interpreter where they run,
+        show what they printed meanwhile, and wait for a submission still running."""
+        live, sid = self.live, self.remote.session_id
+        assert live is not None
+        self.link.start()
+        job, finished = self._run(lambda c, cancelled: live.resume(c), phase="reattaching live session on {computer}",
+                                  timeout=None)
+        if not finished or job.error is not None:
+            self.show(f"live: session {sid} could not be reattached"
+                      + (f" ({job.error})" if job.error is not None else ""), error=True)
+            return
+        if not job.result:
+            self.show(f"live: no live session {sid} is running on {self.state.where}: "
+                      "a new one starts with the first submission")
+        for mode, resumed in job.result:
+            lost = f"; {resumed.lost} bytes of its output were dropped meanwhile" if resumed.lost else ""
+            said = ", what it printed meanwhile:" if resumed.output else ""
+            self.show(f"live {mode.value} of session {sid} resumed{lost}{said}")
+            live.show_text(resumed.output)
+            if resumed.busy:
+                self.show("a submission started before is still running: its output follows (Ctrl-C interrupts it)")
+                job, finished = live.adopt(self._run, mode)
+                if finished and job.error is None:
+                    self._show_outcome(job.result, streamed=live.take_streamed())
 
     def set_stateful(self, stateful: bool) -> None:
         self.remote.stateful = self.state.stateful = stateful
@@ -410,6 +449,8 @@ class InteractiveRepl(SpinnerCalls):
             self.banner()
         if self._theme_warning:
             self.board.post([("class:note.error", self._theme_warning)])
+        if self.live is not None and self.options.session_id:
+            self._resume_live()
         try:
             while not self._exit:
                 try:
@@ -428,8 +469,8 @@ class InteractiveRepl(SpinnerCalls):
             if self.remote.stateful and self.remote.used and self.link.connection is not None:
                 sid = self.remote.session_id
                 self.show(f"session {sid} stays on {self.state.where}: orgorepl --resume {sid} to pick it up")
-            if self.live is not None:
-                self.live.close()
+            if self.live is not None:  # leaving ends them (%detach is how they stay)
+                self.live.close(end=True)
             self.link.close()
         return ExitStatus.OK
 

@@ -90,6 +90,11 @@ class LiveBash:
         body = text.rstrip("\n").replace(PASTE_END, "")  # the one sequence a paste cannot hold
         return PASTE_START + body + PASTE_END + "\r"
 
+    def resume(self, *, busy: bool) -> None:
+        """Taken over from a client that set this shell up (same nonce) and acknowledged output
+        up to a prompt: what follows is a submission of its (``busy``), or nothing yet."""
+        self._state, self._buffer = ("echo" if busy else "idle"), ""
+
     # ---------------------------------------------------------------- what comes back
 
     @property
@@ -132,11 +137,20 @@ class LiveBash:
                 self._buffer = self._buffer[end:]
                 self._state = "more" if isinstance(event, NeedsMore) else "idle"
                 continue
-            # setup, idle, more: nothing to show; wait for the main prompt
+            # setup, more: nothing to show; wait for the main prompt.  Idle: what comes is the
+            # output of background jobs (``sleep 1 && echo done &``), shown as output
             prompt = self._prompt(main_only=True)
             if prompt is None:
-                self._buffer = self._buffer[-(len(self._end) + 64):]
+                if self._state == "idle":
+                    safe = self._safe_length()
+                    self._emit(events, self._buffer[:safe], final=False)
+                    self._buffer = self._buffer[safe:]
+                else:
+                    self._buffer = self._buffer[-(len(self._end) + 64):]
                 return events
+            if self._state == "idle":
+                shown = self._buffer[:prompt[0]]
+                self._emit(events, shown[:-len(PROMPT_AHEAD)] if shown.endswith(PROMPT_AHEAD) else shown, final=True)
             self._buffer = self._buffer[prompt[1]:]
             if self._state == "more":
                 events.append(prompt[2])  # the shell is back after the incomplete input was dropped

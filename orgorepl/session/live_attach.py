@@ -1,0 +1,221 @@
+"""Attaching to a live session's supervisor over a terminal: the wire side (no I/O here).
+
+The supervisor (``live_supervisor.py``, shipped as source) owns the live shell on the computer;
+a terminal socket only attaches to it, so the socket may drop, idle out or be replaced while
+the shell and whatever it runs go on.  How a socket attaches:
+
+* **Starting.**  One line is pasted into the terminal's fresh login bash (bracketed paste, a
+  leading space so it stays out of history): ``python3 -c BOOT; printf EXIT; exit``.  ``BOOT``
+  takes ``''`` off ``sys.path``, puts the tty in raw mode (no echo, no line limit, no byte
+  taken for a signal), says ``!boot`` and reads one line: the supervisor's source, zlib and
+  base64.  It then runs the ``attach`` half with the arguments of this line (session id, role,
+  offset, window, whether to create the session).
+* **Frames out** are ``\\x1e`` + a nonce + one kind letter + an ASCII body + ``\\n``:
+  ``H`` hello (JSON: ``start``/``end`` offsets, ``lost`` bytes, ``in`` input bytes taken,
+  ``meta``, ``exited``, ``created``), ``O`` output (``offset,taken,base64``), ``X`` the
+  program ended (JSON ``code``), ``G`` nothing to attach to (JSON ``why``), and bash's own
+  ``!exit:N`` when the attach process ends.  The nonce is typed as escapes in the line, so its
+  echo never looks like a frame; anything outside frames is the shell's noise and skipped.
+* **Lines in** (the tty is raw, so any length passes): ``i`` + base64 of typed bytes, ``r`` +
+  ``cols,rows``, ``a`` + the offset acknowledged, ``m`` + base64 of the client's note to
+  itself (kept by the supervisor for a client that resumes), ``k`` ends the session, ``d``
+  detaches.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import secrets
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orgorepl.session.live_bash import PASTE_END, PASTE_START
+
+RS = "\x1e"
+SOURCE_FILE = "<orgo-supervisor>"
+PROGRAM = ("bash", "-l", "-i")
+
+
+@dataclass(frozen=True)
+class Booted:
+    """The bootstrap runs and waits for the supervisor's source."""
+
+
+@dataclass(frozen=True)
+class Hello:
+    start: int  # the offset output starts from
+    end: int  # the offset the program had reached when we attached
+    lost: int  # bytes dropped from the buffer before ``start`` that were asked for
+    taken: int  # input bytes the supervisor has taken in all
+    created: bool  # a new session (False: an existing one, resumed)
+    meta: dict[str, Any] = field(default_factory=dict)
+    exited: int | None = None  # the program had ended already
+
+
+@dataclass(frozen=True)
+class Data:
+    offset: int
+    taken: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ProgramExited:
+    code: int
+
+
+@dataclass(frozen=True)
+class Gone:
+    """There is no session to attach to (or the supervisor ended under us)."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class AttachEnded:
+    """The attach process ended (bash's status for it): the socket closes next."""
+
+    code: int
+
+
+Event = Booted | Hello | Data | ProgramExited | Gone | AttachEnded
+
+
+@functools.lru_cache(maxsize=1)
+def supervisor_payload() -> str:
+    text = Path(__file__).with_name("live_supervisor.py").read_bytes()
+    return base64.b64encode(zlib.compress(text, 9)).decode("ascii") + "\n"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class Attach:
+    """The framing of one attach: what to type, and what the terminal's output means."""
+
+    NOISE_KEPT = 2000
+    python = "python3"  # what runs the supervisor on the computer
+
+    def __init__(self, nonce: str | None = None) -> None:
+        self.nonce = nonce or secrets.token_hex(6)
+        self._mark = RS + self.nonce
+        self._buffer = ""
+        self.noise = ""
+
+    def bootstrap(self, *, sid: str, role: str, create: bool, offset: int | None, cols: int, rows: int,
+                  linger: float, program: tuple[str, ...] = PROGRAM) -> str:
+        args = json.dumps({"nonce": self.nonce, "sid": sid, "role": role, "create": create, "offset": offset,
+                           "cols": cols, "rows": rows, "linger": linger, "program": list(program)},
+                          separators=(",", ":"))
+        packed = _b64(args.encode("utf-8"))  # no quote of any kind inside the quoted line
+        boot = ('import sys;sys.path[0:1]=[] if sys.path and sys.path[0]=="" else sys.path[0:1];'
+                'import os,tty,zlib,binascii,json;tty.setraw(0);'
+                f'os.write(1,b"\\x1e{self.nonce}!boot\\n");'
+                's=zlib.decompress(binascii.a2b_base64(b"".join(iter(lambda:os.read(0,1),b"\\n"))));'
+                f'exec(compile(s,"{SOURCE_FILE}","exec"),{{"__name__":"__orgo_attach__","SOURCE":s,'
+                f'"ARGS":json.loads(binascii.a2b_base64(b"{packed}"))}})')
+        line = f" {self.python} -c '{boot}'; printf '\\036{self.nonce}!exit:%s\\n' \"$?\"; exit"
+        return PASTE_START + line + PASTE_END + "\r"
+
+    @staticmethod
+    def payload() -> str:
+        return supervisor_payload()
+
+    @staticmethod
+    def keys(data: bytes) -> str:
+        return f"i{_b64(data)}\n"
+
+    @staticmethod
+    def resize(cols: int, rows: int) -> str:
+        return f"r{int(cols)},{int(rows)}\n"
+
+    @staticmethod
+    def ack(offset: int) -> str:
+        return f"a{int(offset)}\n"
+
+    @staticmethod
+    def meta(note: dict[str, Any]) -> str:
+        return f"m{_b64(json.dumps(note, separators=(',', ':')).encode('utf-8'))}\n"
+
+    @staticmethod
+    def end() -> str:
+        return "k\n"
+
+    @staticmethod
+    def detach() -> str:
+        return "d\n"
+
+    # ---------------------------------------------------------------- what comes back
+
+    def feed(self, text: str) -> list[Event]:
+        buf = self._buffer + text
+        events: list[Event] = []
+        pos = 0
+        while True:
+            at = buf.find(self._mark, pos)
+            if at < 0:
+                keep = self._partial_mark(buf, pos)
+                self._skip(buf[pos:keep])
+                self._buffer = buf[keep:]
+                return events
+            self._skip(buf[pos:at])
+            end = buf.find("\n", at)
+            if end < 0:
+                self._buffer = buf[at:]
+                return events
+            event = self._parse(buf[at + len(self._mark):end].rstrip("\r"))
+            if event is not None:
+                events.append(event)
+            pos = end + 1
+
+    def _partial_mark(self, buf: str, pos: int) -> int:
+        start = max(pos, len(buf) - len(self._mark) + 1)
+        for at in range(start, len(buf)):
+            if self._mark.startswith(buf[at:]):
+                return at
+        return len(buf)
+
+    def _skip(self, text: str) -> None:
+        if text:
+            self.noise = (self.noise + text)[-self.NOISE_KEPT:]
+
+    @staticmethod
+    def _parse(body: str) -> Event | None:
+        kind, rest = body[:1], body[1:]
+        obj: Any
+        try:
+            if kind == "O":
+                offset, taken, data = rest.split(",", 2)
+                return Data(int(offset), int(taken), base64.b64decode(data))
+            if body == "!boot":
+                return Booted()
+            if body.startswith("!exit:"):
+                code = body[len("!exit:"):]
+                return AttachEnded(int(code) if code.isdigit() else -1)
+            obj = json.loads(rest)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        if kind == "H":
+            kept = obj.get("meta")
+            try:
+                note = json.loads(kept) if isinstance(kept, str) else {}
+            except ValueError:
+                note = {}
+            exited = obj.get("exited")
+            return Hello(start=int(obj.get("start") or 0), end=int(obj.get("end") or 0),
+                         lost=int(obj.get("lost") or 0), taken=int(obj.get("in") or 0),
+                         created=bool(obj.get("created")), meta=note if isinstance(note, dict) else {},
+                         exited=exited if isinstance(exited, int) else None)
+        if kind == "X":
+            status = obj.get("code")
+            return ProgramExited(status if isinstance(status, int) else -1)
+        if kind == "G":
+            return Gone(str(obj.get("why") or "the live session is gone"))
+        return None
