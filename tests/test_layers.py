@@ -19,7 +19,7 @@ LAYERS = [
     ("logic", {"session", "commands", "transcript"}),
     ("presentation", {"render", "ui", "console"}),
     ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term", "live",
-                       "live_python"}),
+                       "live_python", "live_channel"}),
     ("entry", {"cli", "__main__"}),
 ]
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,5 +96,52 @@ def test_percent_live_switches_bash_mode_to_one_persistent_shell_and_back(isolat
         shell.expect(rb"(?:\x1b\[0m|[\r\n])0\r*\n")  # a fresh shell per submission again
         shell.type("\x04")
         shell.expect(re.escape(LOCAL))
+    finally:
+        shell.close()
+
+
+def _orgorepl_pid(shell: Shell) -> int:
+    """The orgorepl the test's bash started (its one child), to kill it by pid."""
+    children = Path(f"/proc/{shell.child.pid}/task/{shell.child.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def test_resume_after_the_client_is_killed_picks_up_the_running_command(isolated_env, tmp_path, emulator):
+    computer = emulator.computers[1]
+    shell = Shell(isolated_env, tmp_path, ORGO_BASE_URL=emulator.base_url, ORGO_API_KEY=emulator.api_key)
+    try:
+        shell.orgorepl(f"--live --bash -c {computer.id}")
+        shell.expect(rb"connected to")
+        shell.line("%info")
+        shell.expect(rb"resume with orgorepl --resume ([0-9a-f]+)")
+        sid = shell.child.match.group(1).decode()
+        shell.line("TOKEN=kept-across; cd /tmp")
+        shell.expect(rb"/tmp(\x1b\[[0-9;]*m)? ?(\x1b\[[0-9;]*m)?\$")  # the prompt shows the new directory
+        shell.line("echo started; sleep 1; echo printed-while-gone; sleep 2; echo finished-late")
+        shell.expect(rb"started\r")  # the output, not the typed line ("started;")
+        os.kill(_orgorepl_pid(shell), signal.SIGKILL)  # no goodbye: the socket just dies with it
+        shell.expect(re.escape(LOCAL))
+        time.sleep(1.5)
+        shell.orgorepl(f"--live --bash -c {computer.id} --resume {sid}")
+        shell.expect(rf"live bash of session {sid} resumed".encode())
+        shell.expect(rb"printed-while-gone")
+        shell.expect(rb"still running")
+        shell.expect(rb"finished-late")
+        shell.line("echo $TOKEN in $PWD")
+        shell.expect(rb"kept-across in /tmp")
+        shell.line("%detach")
+        shell.expect(rf"orgorepl --live --resume {sid}".encode())
+        shell.expect(re.escape(LOCAL))
+        shell.orgorepl(f"--live --bash -c {computer.id} --resume {sid}")
+        shell.expect(rf"live bash of session {sid} resumed".encode())
+        shell.line("echo again $TOKEN")
+        shell.expect(rb"again kept-across")
+        shell.type("\x04")  # leaving any other way ends the session
+        shell.expect(re.escape(LOCAL))
+        shell.orgorepl(f"--live --bash -c {computer.id} --resume {sid}")
+        shell.expect(rf"no live session {sid} is running".encode())
+        shell.line("echo ${TOKEN:-fresh}")
+        shell.expect(rb"fresh\r")  # the output, not the typed line ("fresh}")
     finally:
         shell.close()
