@@ -118,6 +118,9 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("transport", "ORGOREPL_TRANSPORT", "http", _choice("http", "live"),
             "how bash mode runs: http (each submission a fresh shell, /bash) or live (one persistent "
             "shell on the computer's terminal; --live, %live on)"),
+    Setting("live_time_limit", None, "warn", _choice("warn", "interrupt"),
+            "what the mode's timeout does to a live submission: warn (the toolbar says it is past it) or "
+            "interrupt (Ctrl-C for it, then SIGQUIT; the result says TIMEOUT)"),
     Setting("output_max_bytes", None, 128 * 1024, _positive_int(1_000, 100_000_000),
             "show at most this much of one output; the rest via %more / %save-output"),
     Setting("output_max_lines", None, 2_000, _positive_int(10, 10_000_000),
@@ -146,6 +149,7 @@ class Settings:
     history_size: int
     stateful: bool
     transport: str
+    live_time_limit: str
     output_max_bytes: int
     output_max_lines: int
     sources: dict[str, str] = field(default_factory=dict)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from orgorepl import errors, protocol
@@ -33,7 +33,9 @@ from orgorepl.session.live_bash import INTERRUPT, Done, NeedsMore, Output
 from orgorepl.session.live_bash import LiveBash as Framing
 
 START_TIMEOUT = 30.0
+LIMIT_GRACE = 3.0  # after the hard limit's Ctrl-C, before the stronger stop
 COLS, ROWS = 200, 50  # the shell's window: wide, so programs that format for it rarely wrap
+QUIT = "\x1c"  # the tty's Ctrl-\\: SIGQUIT for the foreground job
 INCOMPLETE = "bash expected more input (an open quote, heredoc or block): nothing was run"
 SHELL_ENDED = "the live shell exited: the next submission starts a new one"
 NEW_SHELL = "a new live shell: names, cwd, jobs and options of the previous one are gone"
@@ -336,6 +338,11 @@ class LiveShell(LiveCore):
             self._interrupted = True
             await self._terminal.send_input(INTERRUPT)
 
+    async def stop_harder(self) -> None:
+        """Past the hard limit, SIGINT ignored: SIGQUIT for the foreground job (Ctrl-\\)."""
+        if self._terminal is not None:
+            await self._terminal.send_input(QUIT)
+
     async def send_keys(self, text: str) -> None:
         """What the user typed while a submission runs (answers to ``read``, ``y/n``, a password).
 
@@ -346,6 +353,10 @@ class LiveShell(LiveCore):
         await self._sent.wait()
         if self._terminal is not None:
             await self._terminal.send_input(text)
+
+
+class _PastLimit(Exception):
+    """A live submission ran past its hard limit."""
 
 
 class Blocking:
@@ -386,26 +397,42 @@ class Blocking:
         return self.shell.resumed
 
     def run(self, text: str | None, *, on_piece: Callable[[oc.Piece], None] | None = None,
-            timeout: int | None = None, **options: Any) -> oc.Outcome:
+            timeout: int | None = None, limit: int | None = None, **options: Any) -> oc.Outcome:
         """Run one submission (None: wait for the one a resumed session is running); Ctrl-C
         (KeyboardInterrupt) here interrupts it on the computer and still returns its Outcome,
         with the output up to then."""
         future = self._call(self.shell.run(text, on_piece=on_piece, timeout=timeout, **options))
         try:
-            return self._wait(future)
+            try:
+                return self._wait(future, time.monotonic() + limit if limit else None)
+            except _PastLimit:
+                return self._stop_at_limit(future, limit or 0)
         except KeyboardInterrupt:
             self.interrupt()
             return self._wait(future)
         except errors.OrgoError as err:
             return oc.failed(self.mode, err, timeout=timeout)
 
+    def _stop_at_limit(self, future: Future, limit: int) -> oc.Outcome:
+        """The hard limit (``live_time_limit = "interrupt"``): Ctrl-C for it, and if it has not
+        ended after a grace, the stronger stop; the Outcome says TIMEOUT, with its output."""
+        self.interrupt()
+        try:
+            outcome = self._wait(future, time.monotonic() + LIMIT_GRACE)
+        except _PastLimit:
+            self._call(self.shell.stop_harder()).result()
+            outcome = self._wait(future)
+        note = f"stopped at the {limit}s time limit (live_time_limit = \"interrupt\"); the session goes on"
+        return replace(outcome, status=oc.Status.TIMEOUT, timeout=limit, notes=(*outcome.notes, note))
+
     @staticmethod
-    def _wait(future: Future) -> oc.Outcome:
+    def _wait(future: Future, deadline: float | None = None) -> oc.Outcome:
         while True:  # short waits: a KeyboardInterrupt reaches this thread between them
             try:
                 return future.result(timeout=0.1)
             except TimeoutError:
-                continue
+                if deadline is not None and time.monotonic() > deadline:
+                    raise _PastLimit from None
 
     def interrupt(self) -> None:
         self._call(self.shell.interrupt()).result()

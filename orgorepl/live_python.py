@@ -243,6 +243,11 @@ class LivePythonShell(LiveCore):
         if self._terminal is not None and self._running:
             await self._terminal.send_input(self._framing.interrupt())
 
+    async def stop_harder(self) -> None:
+        """Past the hard limit, the KeyboardInterrupt caught: once more (the cell's child
+        processes got SIGINT with the first)."""
+        await self.interrupt()
+
     async def send_keys(self, text: str) -> None:
         """What the user typed while a submission runs: lines for ``input()`` (Enter ends one,
         backspace edits it, Ctrl-D ends the input), echoed by the interpreter's side except

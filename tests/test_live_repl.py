@@ -93,3 +93,25 @@ def test_clear_in_live_bash_clears_the_screen_instead_of_showing_its_sequences(s
     session.expect(r"^after-clear$")
     screen = session.screen.text()
     assert "before-clear" not in screen and "^[" not in screen
+
+
+def test_a_hard_time_limit_stops_a_live_submission_and_the_session_goes_on(start):  # noqa: F811
+    session = start(live=True, live_hard_limit=True)
+    ready(session)
+    session.send("\x1bOS")  # bash
+    session.submit("%timeout 2")
+    session.submit("KEEP=yes; echo begun; sleep 30; echo never")
+    session.expect(r"^begun$")
+    session.expect(r"TIMEOUT after 2s")
+    session.expect(r"stopped at the 2s time limit")
+    session.submit("(trap '' INT; exec sleep 30); echo after-quit")  # deaf to Ctrl-C: the stronger stop
+    session.expect(r"after-quit")
+    session.submit("echo $KEEP")
+    session.expect(r"^yes$")
+    session.send("\x1bOS")  # Python
+    session.submit("%timeout 2")
+    session.submit("import time\nx = 5\ntime.sleep(30)")
+    session.expect(r"TIMEOUT after 2s")
+    session.submit("x + 1")
+    session.expect(r"^6$")
+    assert "never" not in session.screen.text().splitlines()  # only in the typed line, never as output

@@ -130,6 +130,12 @@ def test_live_progress_line_warns_past_the_timeout_instead_of_killing():
                           " │ Ctrl-C interrupt")
 
 
+def test_live_progress_line_with_a_hard_limit_shows_the_limit_like_http():
+    text = fragment_list_to_text(toolbar.progress_toolbar(UiState(), phase="live bash on box", elapsed=75.0,
+                                                          timeout=60, tick=0, live=True, hard_limit=True))
+    assert text == f" {toolbar.SPINNER[0]} live bash on box 75s / 60s │ Ctrl-C interrupt"
+
+
 def test_every_class_used_has_a_style():
     style = default_style()
     classes = set()

@@ -103,6 +103,7 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         raw_escapes=raw_escapes,
         log_path=log_path,
         live=live or settings.transport == "live",
+        live_hard_limit=settings.live_time_limit == "interrupt",
     )
     if not sys.stdin.isatty():
         status = repl.run_batch(connector, options, sys.stdin.read(), console=console)

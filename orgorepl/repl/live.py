@@ -51,8 +51,9 @@ _CLEAR = re.compile(r"(?:\x1b\[H|\x1b\[1;1H)?\x1b\[[23]J(?:\x1b\[3J)?")
 class LiveShellView:
     def __init__(self, print_fragments: Callable[[Any], None], *, color: bool, limits: OutputLimits,
                  size: Callable[[], tuple[int, int]], clear: Callable[[], None] = lambda: None,
-                 session_id: Callable[[], str | None] = lambda: None) -> None:
+                 session_id: Callable[[], str | None] = lambda: None, hard_limit: bool = False) -> None:
         self._print = print_fragments
+        self.hard_limit = hard_limit  # the mode's timeout interrupts a live submission (else: a warning)
         self._session_id = session_id  # the supervised programs on the computer are this session's
         self._clear = clear
         self._size = size  # (cols, rows) of the user's terminal: the live shell's window
@@ -123,9 +124,10 @@ class LiveShellView:
         self.streamed = True
         self._bash = shell
         text = code.text if code is not None else None
+        limit = code.timeout if code is not None and self.hard_limit else None
         if code is not None and mode is Mode.PYTHON:
-            return shell.run(text, on_piece=self._piece, timeout=None, echo=code.echo)
-        return shell.run(text, on_piece=self._piece, timeout=None)
+            return shell.run(text, on_piece=self._piece, timeout=None, limit=limit, echo=code.echo)
+        return shell.run(text, on_piece=self._piece, timeout=None, limit=limit)
 
     def resume(self, connection: Connection) -> list[tuple[Mode, Resumed]]:
         """Take over the session's live shell and interpreter where they are running on the

@@ -299,7 +299,8 @@ class InteractiveRepl(SpinnerCalls):
         if live and self.live is None:
             self.live = LiveShellView(lambda f: self.print(f, now=True), color=self.options.color,
                                       limits=self.limits, size=self._window, clear=self.clear_screen,
-                                      session_id=lambda: self.remote.session_id)
+                                      session_id=lambda: self.remote.session_id,
+                                      hard_limit=self.options.live_hard_limit)
         elif not live and self.live is not None:
             self.live.close(end=True)
             self.live = None

@@ -32,6 +32,7 @@ class ReplOptions:
     raw_escapes: bool = False  # pass the remote's control sequences through untouched
     log_path: str | None = None  # --log FILE: every submission appended as it happens
     live: bool = False  # --live: bash runs in one persistent shell on the computer's terminal
+    live_hard_limit: bool = False  # live_time_limit = "interrupt": the mode's timeout stops a live submission
 
     def all_timeouts(self) -> dict[Mode, int]:
         timeouts = dict(DEFAULT_TIMEOUTS)

@@ -56,6 +56,11 @@ class LiveHooks(Protocol):
         """Write what was streamed since the last call (runs with the spinner out of the way)."""
         ...
 
+    @property
+    def hard_limit(self) -> bool:
+        """The timeout interrupts the submission (``live_time_limit = "interrupt"``), not just warns."""
+        ...
+
 
 async def _stream(live: LiveHooks, app: Application) -> None:
     from prompt_toolkit.application import run_in_terminal
@@ -121,7 +126,8 @@ def wait_with_spinner(
     def line():
         ticks[0] += 1
         return progress_toolbar(state, phase=call.phase(), elapsed=call.elapsed(),
-                                timeout=call.timeout, tick=ticks[0], live=live is not None)
+                                timeout=call.timeout, tick=ticks[0], live=live is not None,
+                                hard_limit=live is not None and live.hard_limit)
 
     app: Application[bool | None] = Application(
         layout=Layout(ConditionalContainer(

@@ -71,7 +71,8 @@ def session_toolbar(state: UiState) -> StyleAndTextTuples:
 
 
 def progress_toolbar(
-    state: UiState, *, phase: str, elapsed: float, timeout: int | None, tick: int, live: bool = False
+    state: UiState, *, phase: str, elapsed: float, timeout: int | None, tick: int, live: bool = False,
+    hard_limit: bool = False,
 ) -> StyleAndTextTuples:
     """The line under a running call: spinner, what is happening, elapsed against the limit.
 
@@ -83,9 +84,9 @@ def progress_toolbar(
         ("class:toolbar.hint", f"{phase} "),
         ("class:toolbar.elapsed", format_seconds(elapsed)),
     ]
-    if timeout and live and elapsed > timeout:  # live runs are not killed: the limit is a warning
+    if timeout and live and not hard_limit and elapsed > timeout:  # by default a live limit only warns
         frags.append(("class:toolbar.failed", f" past the {timeout}s timeout, still running"))
-    elif timeout and not live:
+    elif timeout and (hard_limit or not live):
         frags.append(("class:toolbar.hint", f" / {timeout}s"))
     frags.append(_SEP)
     frags.append(("class:toolbar.key", "Ctrl-C"))
