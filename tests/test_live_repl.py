@@ -115,3 +115,21 @@ def test_a_hard_time_limit_stops_a_live_submission_and_the_session_goes_on(start
     session.submit("x + 1")
     session.expect(r"^6$")
     assert "never" not in session.screen.text().splitlines()  # only in the typed line, never as output
+
+
+def test_python_moving_takes_bash_along_and_back(start, tmp_path):  # noqa: F811
+    (tmp_path / "from python").mkdir()
+    (tmp_path / "from bash").mkdir()
+    session = start(live=True)
+    ready(session)
+    session.submit(f"import os; os.chdir({str(tmp_path / 'from python')!r})")
+    session.send("\x1bOS")  # bash
+    session.submit("pwd; echo $? ${OLDPWD:+has-oldpwd}")
+    session.expect(rf"^{tmp_path}/from python\n0 has-oldpwd$")
+    session.submit(f"cd '{tmp_path}/from bash'")
+    session.send("\x1bOS")  # Python again: it follows bash, and a cell of its own does not move it back
+    session.submit("os.getcwd()")
+    session.expect(rf"^'{tmp_path}/from bash'$")
+    session.submit("os.getcwd()")
+    session.expect(rf"^'{tmp_path}/from bash'$")
+    assert session.screen.text().count("builtin cd") == 0  # the follow is never shown

@@ -1,8 +1,8 @@
 """The interactive session's live mode (``--live``): a persistent shell and interpreter, streamed.
 
 Bash runs in ``live.LiveBash``, Python in ``live_python.LivePython``, each made on first use on
-the session's computer.  The Python interpreter starts each cell in the live shell's directory
-(``cd`` in bash, then ``os.getcwd()`` agrees); the other way round is not carried yet.
+the session's computer.  Both share one directory: when one moves (``cd`` in bash,
+``os.chdir`` in Python), the other follows before its next submission, out of sight.
 
 It is the ``ui.progress.LiveHooks`` of a live submission: keys typed while it runs go to the
 remote (so ``read``, ``y/n`` and password prompts are answered from the keyboard, and the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import select
+import shlex
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,7 @@ class LiveShellView:
         self._bash: Any = None  # the shell of the running submission (keys, Ctrl-C, full screen)
         self._for: tuple[str, str] | None = None  # the computer the shells run on
         self._connection: Any = None
+        self._cwd: str | None = None
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str]] = []
         self._view: StreamView | None = None
@@ -87,7 +89,7 @@ class LiveShellView:
                                               "submissions go over HTTP (/exec, /bash) from now on\n")])
             return run(lambda c, cancelled: submit(c.client, c.computer.id, remote, code, cancelled=cancelled),
                        phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
-        if code.mode is Mode.BASH and self.cwd and self.cwd != remote.cwd:  # one directory for both modes
+        if self.cwd and self.cwd != remote.cwd:  # the prompt shows it; HTTP would go on from there
             remote.cwd = remote.moved_to = self.cwd
         return job, finished
 
@@ -115,9 +117,9 @@ class LiveShellView:
                 shell.start()
             except errors.OrgoError as err:
                 raise LiveUnavailable(err) from err
-        bash_cwd = self.cwd
-        if code is not None and mode is Mode.PYTHON and bash_cwd and bash_cwd != shell.cwd:  # bash moved
-            shell.run(f"__import__('os').chdir({bash_cwd!r})", echo=False)
+        if code is not None and self._cwd and shell.cwd != self._cwd:  # the other mode moved: follow it
+            self._follow(shell, mode, self._cwd)
+        before = shell.cwd
         from orgorepl.render.stream import StreamView  # on first use: not on the way to the first prompt
 
         self._view = StreamView(color=self._color, limits=self._limits)
@@ -126,8 +128,21 @@ class LiveShellView:
         text = code.text if code is not None else None
         limit = code.timeout if code is not None and self.hard_limit else None
         if code is not None and mode is Mode.PYTHON:
-            return shell.run(text, on_piece=self._piece, timeout=None, limit=limit, echo=code.echo)
-        return shell.run(text, on_piece=self._piece, timeout=None, limit=limit)
+            outcome = shell.run(text, on_piece=self._piece, timeout=None, limit=limit, echo=code.echo)
+        else:
+            outcome = shell.run(text, on_piece=self._piece, timeout=None, limit=limit)
+        if shell.cwd and (shell.cwd != before or self._cwd is None):
+            self._cwd = shell.cwd  # where this mode went is where both are now
+        return outcome
+
+    @staticmethod
+    def _follow(shell: Any, mode: Mode, directory: str) -> None:
+        """Move one mode to where the other went, out of sight: bash's ``cd`` is the builtin (an
+        alias or function named cd is not run), typed with a leading space (out of history)."""
+        if mode is Mode.PYTHON:
+            shell.run(f"__import__('os').chdir({directory!r})", echo=False)
+        else:
+            shell.run(f" builtin cd -- {shlex.quote(directory)}")
 
     def resume(self, connection: Connection) -> list[tuple[Mode, Resumed]]:
         """Take over the session's live shell and interpreter where they are running on the
@@ -174,9 +189,9 @@ class LiveShellView:
 
     @property
     def cwd(self) -> str | None:
-        """The live shell's directory (None before it ran)."""
-        bash = self._shells.get(Mode.BASH)
-        return bash.cwd if bash is not None else None
+        """The one directory of both modes: where the last of them to move went (None before
+        either ran)."""
+        return self._cwd
 
     def _piece(self, piece: oc.Piece) -> None:
         view = self._view
@@ -271,7 +286,7 @@ class LiveShellView:
     def close(self, *, end: bool = True) -> None:
         """End the live shell and interpreter on the computer, or (``end`` False: ``%detach``)
         leave them running there for ``--resume``."""
-        shells, self._shells, self._bash = self._shells, {}, None
+        shells, self._shells, self._bash, self._cwd = self._shells, {}, None, None
         for shell in shells.values():
             shell.close(end=end)
 
