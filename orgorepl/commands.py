@@ -18,6 +18,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from orgorepl import protocol
+from orgorepl.command_effects import (  # the handlers' callers read the effects here too
+    ClearScreen,
+    EditTargets,
+    Effect,
+    Exit,
+    OpenTerminal,
+    PageOutput,
+    ResetSession,
+    SaveOutput,
+    SaveTranscript,
+    SetLive,
+    SetMode,
+    SetStateful,
+    SetTimeout,
+    ShowState,
+    StartComputer,
+    SwitchTheme,
+    Transfer,
+)
 from orgorepl.modes import Mode
 
 # The range the API accepts for /exec, and a generous one for bash (the API documents none).
@@ -78,97 +97,6 @@ class CommandContext:
     stateful: bool = True
     toggle_label: str = "F4"  # the mode-switch key as configured (config toggle_key)
     live: bool = False  # bash mode runs in a live shell (--live, %live on)
-
-
-# -- effects: what a command asks the session to do ------------------------------------------
-
-
-@dataclass(frozen=True)
-class SetMode:
-    mode: Mode
-
-
-@dataclass(frozen=True)
-class SetTimeout:
-    mode: Mode
-    seconds: int
-
-
-@dataclass(frozen=True)
-class ClearScreen:
-    pass
-
-
-@dataclass(frozen=True)
-class Exit:
-    pass
-
-
-@dataclass(frozen=True)
-class SetStateful:
-    stateful: bool
-
-
-@dataclass(frozen=True)
-class PageOutput:
-    """Page the last result's whole output (%more)."""
-
-
-@dataclass(frozen=True)
-class SaveOutput:
-    path: str
-
-
-@dataclass(frozen=True)
-class SaveTranscript:
-    path: str
-
-
-@dataclass(frozen=True)
-class Transfer:
-    direction: str  # "put" | "get"
-    source: str
-    destination: str | None = None
-
-
-@dataclass(frozen=True)
-class SwitchTheme:
-    name: str | None  # None: list the themes
-
-
-@dataclass(frozen=True)
-class StartComputer:
-    pass
-
-
-@dataclass(frozen=True)
-class SetLive:
-    live: bool
-
-
-@dataclass(frozen=True)
-class OpenTerminal:
-    reconnect: bool = False
-
-
-@dataclass(frozen=True)
-class EditTargets:
-    verb: str  # "list" | "add" | "remove"
-    names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ShowState:
-    pass
-
-
-@dataclass(frozen=True)
-class ResetSession:
-    pass
-
-
-Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | EditTargets | ShowState | ResetSession)
 
 
 @dataclass(frozen=True)
