@@ -92,8 +92,28 @@ class ShowState:
 
 @dataclass(frozen=True)
 class ResetSession:
-    pass
+    force: bool = False  # -f: no question asked
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """Send a local file as one submission (%run): Python, or bash for a ``.sh`` file."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class LoadFile:
+    """Put a local file in the input line to edit before running it (%load)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class SetPretty:
+    on: bool
 
 
 Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | EditTargets | ShowState | ResetSession)
+          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | EditTargets | ShowState | ResetSession
+          | RunFile | LoadFile | SetPretty)

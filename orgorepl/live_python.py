@@ -129,7 +129,7 @@ class LivePythonShell(LiveCore):
                 return [Output(f"\n[the terminal says: {frame.message}]\n", "stderr")]
 
     async def run(self, code: str, *, on_piece: Callable[[oc.Piece], None] | None = None,
-                  timeout: int | None = None, echo: bool = True) -> oc.Outcome:
+                  timeout: int | None = None, echo: bool = True, width: int = 0) -> oc.Outcome:
         """Run one submission.  ``echo``: show the last expression's value (as the REPL does).
         ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
         notes = await self._ready_to_run()
@@ -138,7 +138,7 @@ class LivePythonShell(LiveCore):
         started = time.monotonic()
         self._ids += 1
         ident = self._ids
-        await self._terminal.send_input(self._framing.run(ident, code, echo=echo))
+        await self._terminal.send_input(self._framing.run(ident, code, echo=echo, width=width))
         self._running = True
         self._sent.set()  # keys typed meanwhile may follow it now
         try:

@@ -108,7 +108,7 @@ class LiveShellView:
         self.streamed = True
         self._bash = shell
         if code.mode is Mode.PYTHON:
-            return shell.run(code.text, on_piece=self._piece, timeout=None, echo=code.echo)
+            return shell.run(code.text, on_piece=self._piece, timeout=None, echo=code.echo, width=code.width)
         return shell.run(code.text, on_piece=self._piece, timeout=None)
 
     def _shell(self, connection: Connection, mode: Mode) -> Any:

@@ -93,6 +93,21 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         except Exception:
             pass
 
+    def display(value, width):
+        """``sys.displayhook``, with the value pretty-printed to the user's terminal ``width``
+        (``%pprint``) when the hook is Python's own and the repr would not fit on one line.
+        The same rule as the live agent's ``Agent.display``."""
+        # over 100 KB of repr, pprint would take seconds for a view that is cut anyway
+        if width and sys.displayhook is sys.__displayhook__ \
+                and not isinstance(value, (str, bytes)) and width < len(repr(value)) <= 100000:
+            import pprint
+
+            builtins._ = None
+            sys.stdout.write(pprint.pformat(value, width=width, sort_dicts=False) + "\n")
+            builtins._ = value
+        else:
+            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
+
     def env_items(raw):
         for item in raw.split(b"\0"):
             key, sep, value = item.partition(b"=")
@@ -168,7 +183,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         exec(code, ns)
         if last is not None:
             value = eval(last, ns)
-            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
+            display(value, P.get("width"))
             if value is not None and getattr(builtins, "_", None) is value:
                 ns["_"] = value  # a carried-over ``_`` is a global: keep it what the hook made it
     except BaseException as e:  # noqa: B036 - every exception is the user's, re-raised below
