@@ -19,7 +19,7 @@ from prompt_toolkit.filters import Condition
 from orgorepl import commands
 from orgorepl.commands import CommandContext, registry
 from orgorepl.modes import Kind, Mode, classify
-from orgorepl.render.pager import screen_lines, should_page
+from orgorepl.render.pager import asks_for_help, screen_lines, should_page
 from orgorepl.repl import ReplOptions, run_batch
 from orgorepl.session.pasted import strip_prompts
 from orgorepl.ui import keys
@@ -152,6 +152,15 @@ def test_the_paging_decision():
     assert should_page(short, policy="always", terminal=True, rows=24, columns=80)
     assert not should_page("", policy="always", terminal=True, rows=24, columns=80)
     assert screen_lines("x" * 250 + "\n", 100) == 3  # a long line wraps
+    assert should_page(short, policy="auto", terminal=True, rows=24, columns=80, help=True)
+    assert not should_page(short, policy="auto", terminal=False, rows=24, columns=80, help=True)
+
+
+@pytest.mark.parametrize("code,asks", [("help(len)", True), ("help()", True), ("help(os.path)\n", True),
+                                       ("x = help(len)", False), ("help(len); 1", False), ("help(", False),
+                                       ("helper(1)", False)])
+def test_a_help_call_is_told_apart(code, asks):
+    assert asks_for_help(code) is asks
 
 
 # -- the whole session, through a pipe ---------------------------------------------------------
@@ -253,6 +262,16 @@ def test_run_and_load_local_files(start, tmp_path):  # noqa: F811
     s.expect(r"^loaded then run$")
 
 
+def test_pprint_in_live_python(start):  # noqa: F811
+    s = start(live=True)
+    ready(s)
+    s.submit("{'live%d' % i: 'w' * 12 for i in range(9)}")
+    s.expect(r"^\{'live0': 'wwwwwwwwwwww',\n 'live1': 'wwwwwwwwwwww',\n")
+    s.submit("%pprint off")
+    s.submit("{'flat%d' % i: 'w' * 12 for i in range(9)}")
+    s.expect(r"^\{'flat0': 'wwwwwwwwwwww', 'flat1': 'wwwwwwwwwwww', 'flat2'")
+
+
 def test_capture_binds_the_output_lines_in_python(start):  # noqa: F811
     s = start()
     ready(s)
@@ -344,5 +363,8 @@ def test_pty_a_result_taller_than_the_screen_opens_the_pager(isolated_env, tmp_p
         term.submit("print('\\n'.join('line %d' % i for i in range(80)))")  # 80 rows on a 24-row screen
         term.expect(r"^\[fake pager: 80 lines\]$")
         assert got.read_text().splitlines()[-1] == "line 79"
+        term.submit("help(len)")  # help() pages at any length, as Python's own REPL does
+        term.expect(r"^\[fake pager: \d+ lines\]\n(.*\n)*\[fake pager: \d+ lines\]$")
+        assert "Help on built-in function len" in got.read_text()
     finally:
         term.child.terminate(force=True)

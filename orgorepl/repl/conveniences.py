@@ -34,15 +34,16 @@ class Conveniences:
 
     def run_code(self, mode: Mode, text: str, *, echo: bool = True, quiet: bool = False) -> oc.Outcome | None: ...
 
-    def paged(self, text: str) -> bool:
+    def paged(self, text: str, *, help: bool = False) -> bool:
         """Page ``text`` when the ``pager`` setting says so (``render.pager.should_page``, the
         one decision); True when it was paged, False when the caller prints it itself.  The
-        entry point for any long text of the session: results, ``help()``, introspection."""
+        entry point for any long text of the session: results, ``help()``, introspection
+        (``help``: the text is help, which "auto" pages at any length)."""
         from orgorepl.render.pager import should_page
 
         size = self.output.get_size()
         if not should_page(text, policy=self.options.pager, terminal=self.terminal_fds() is not None,
-                           rows=size.rows, columns=size.columns):
+                           rows=size.rows, columns=size.columns, help=help):
             return False
         self.page(text)
         return True
@@ -77,6 +78,8 @@ class Conveniences:
         (IPython's convention, over the same path as any submission: two of them over HTTP).  A
         command that did not run is shown, and nothing is bound."""
         outcome = self.run_code(Mode.BASH, command, quiet=True)
+        if outcome is None:
+            self.show(f"{name} was not bound: on several computers, each has its own output", error=True)
         if outcome is None or not outcome.ran:
             return
         lines = outcome.output.splitlines()

@@ -226,6 +226,7 @@ class InteractiveRepl(SpinnerCalls, Conveniences):
     def run_code(self, mode: Mode, text: str, *, echo: bool = True, quiet: bool = False) -> oc.Outcome | None:
         """Run one submission and show it; its Outcome (None on several computers).  ``quiet``:
         show nothing unless it failed (``name = !cmd`` keeps the output instead)."""
+        from orgorepl.render.pager import asks_for_help
         from orgorepl.ui.state import LastCall
 
         code = Code(mode, text, self.state.timeouts[mode], echo=echo,
@@ -244,7 +245,8 @@ class InteractiveRepl(SpinnerCalls, Conveniences):
         streamed = bool(self.live and self.live.take_streamed())
         if not (quiet and outcome.ok):
             # output taller than the screen goes to the pager; what follows it is printed
-            paged = not streamed and bool(outcome.output) and self.paged(outcome.output)
+            paged = not streamed and bool(outcome.output) and self.paged(
+                outcome.output, help=mode is Mode.PYTHON and asks_for_help(text))
             self._show_outcome(outcome, streamed=streamed or paged)
         hint = self.hints.after(outcome) if self.live is None else None
         if hint:
