@@ -17,7 +17,9 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
    now exist again in ``__main__``;
 2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace (all of it is
    compiled before any of it runs, as for the bare code), passing the last expression's value to
-   ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``);
+   ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
+   ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
+   where the repr is made;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save: definitions this submission made, every picklable value (one file per name, so an
    unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
