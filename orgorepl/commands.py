@@ -54,6 +54,7 @@ KEY_HELP: Sequence[tuple[str, str]] = (
     ("Alt-Enter / Esc Enter", "run the input as it is, complete or not"),
     ("F4", "switch between Python and bash mode"),
     ("!cmd", "in Python mode, run one line in bash"),
+    ("x = !cmd", "in Python mode, bind the bash command's output lines to x (a list)"),
     ("Tab", "indent, or complete names and %commands"),
     ("Up / Down", "recall earlier entries; with text typed, only those starting with it"),
     ("paste", "a pasted >>> / ... transcript arrives without its prompts and output (Python mode)"),
