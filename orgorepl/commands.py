@@ -18,6 +18,29 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from orgorepl import protocol
+from orgorepl.command_effects import (  # the handlers' callers read the effects here too
+    ClearScreen,
+    Detach,
+    EditTargets,
+    Effect,
+    Exit,
+    LoadFile,
+    OpenTerminal,
+    PageOutput,
+    ResetSession,
+    RunFile,
+    SaveOutput,
+    SaveTranscript,
+    SetLive,
+    SetMode,
+    SetPretty,
+    SetStateful,
+    SetTimeout,
+    ShowState,
+    StartComputer,
+    SwitchTheme,
+    Transfer,
+)
 from orgorepl.modes import Mode
 
 # The range the API accepts for /exec, and a generous one for bash (the API documents none).
@@ -32,8 +55,10 @@ KEY_HELP: Sequence[tuple[str, str]] = (
     ("Alt-Enter / Esc Enter", "run the input as it is, complete or not"),
     ("F4", "switch between Python and bash mode"),
     ("!cmd", "in Python mode, run one line in bash"),
+    ("x = !cmd", "in Python mode, bind the bash command's output lines to x (a list)"),
     ("Tab", "indent, or complete names and %commands"),
-    ("Up / Down", "recall earlier entries (multi-line entries come back whole)"),
+    ("Up / Down", "recall earlier entries; with text typed, only those starting with it"),
+    ("paste", "a pasted >>> / ... transcript arrives without its prompts and output (Python mode)"),
     ("Ctrl-R", "search the history"),
     ("Right / Ctrl-E", "accept the grey suggestion from history"),
     ("Ctrl-C", "clear the input; while a call runs, abandon it"),
@@ -78,103 +103,7 @@ class CommandContext:
     stateful: bool = True
     toggle_label: str = "F4"  # the mode-switch key as configured (config toggle_key)
     live: bool = False  # bash mode runs in a live shell (--live, %live on)
-
-
-# -- effects: what a command asks the session to do ------------------------------------------
-
-
-@dataclass(frozen=True)
-class SetMode:
-    mode: Mode
-
-
-@dataclass(frozen=True)
-class Detach:
-    """Leave the REPL; the live session goes on on the computer."""
-
-
-@dataclass(frozen=True)
-class SetTimeout:
-    mode: Mode
-    seconds: int
-
-
-@dataclass(frozen=True)
-class ClearScreen:
-    pass
-
-
-@dataclass(frozen=True)
-class Exit:
-    pass
-
-
-@dataclass(frozen=True)
-class SetStateful:
-    stateful: bool
-
-
-@dataclass(frozen=True)
-class PageOutput:
-    """Page the last result's whole output (%more)."""
-
-
-@dataclass(frozen=True)
-class SaveOutput:
-    path: str
-
-
-@dataclass(frozen=True)
-class SaveTranscript:
-    path: str
-
-
-@dataclass(frozen=True)
-class Transfer:
-    direction: str  # "put" | "get"
-    source: str
-    destination: str | None = None
-
-
-@dataclass(frozen=True)
-class SwitchTheme:
-    name: str | None  # None: list the themes
-
-
-@dataclass(frozen=True)
-class StartComputer:
-    pass
-
-
-@dataclass(frozen=True)
-class SetLive:
-    live: bool
-
-
-@dataclass(frozen=True)
-class OpenTerminal:
-    reconnect: bool = False
-
-
-@dataclass(frozen=True)
-class EditTargets:
-    verb: str  # "list" | "add" | "remove"
-    names: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ShowState:
-    pass
-
-
-@dataclass(frozen=True)
-class ResetSession:
-    pass
-
-
-Effect = (SetMode | SetTimeout | ClearScreen | Exit | SetStateful | PageOutput | SaveOutput | SaveTranscript
-          | Transfer | SwitchTheme | StartComputer | OpenTerminal | SetLive | Detach | EditTargets | ShowState
-          | ResetSession)
+    pprint: bool = True  # expression values are pretty-printed to the terminal's width
 
 
 @dataclass(frozen=True)
@@ -199,6 +128,7 @@ class Command:
     usage: str
     aliases: tuple[str, ...] = ()
     wants_fresh_computer: bool = False  # the REPL refreshes computer details before running it
+    destructive: bool = False  # never offered for a mistyped name (%run must not become %reset)
 
 
 @dataclass
@@ -208,13 +138,13 @@ class CommandRegistry:
 
     def command(
         self, name: str, *, help: str, usage: str = "", aliases: Sequence[str] = (),
-        wants_fresh_computer: bool = False,
+        wants_fresh_computer: bool = False, destructive: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             if name in self._commands or name in self._aliases:
                 raise ValueError(f"%{name} is registered twice")
             self._commands[name] = Command(
-                name, fn, help, usage or f"%{name}", tuple(aliases), wants_fresh_computer
+                name, fn, help, usage or f"%{name}", tuple(aliases), wants_fresh_computer, destructive
             )
             for alias in aliases:
                 self._aliases[alias] = name
@@ -233,13 +163,16 @@ class CommandRegistry:
         return self._commands.get(name)
 
     def suggest(self, name: str) -> str | None:
+        """The command a mistyped name probably meant; never one that destroys something, since
+        a user who takes the hint by habit must not lose the session or leave it."""
         import difflib  # only an unknown command pays for it
 
-        candidates = list(self._commands) + list(self._aliases)
+        safe = {n for n, c in self._commands.items() if not c.destructive}
+        candidates = sorted(safe) + [a for a, n in self._aliases.items() if n in safe]
         close = difflib.get_close_matches(name.lower(), candidates, n=1, cutoff=0.5)
         if close:
             return self._aliases.get(close[0], close[0])
-        prefixed = [c for c in self.names() if c.startswith(name.lower()[:1])]
+        prefixed = [c for c in sorted(safe) if c.startswith(name.lower()[:1])]
         return prefixed[0] if len(prefixed) == 1 else None
 
     def run(self, line: str, ctx: CommandContext) -> CommandResult:
@@ -335,7 +268,7 @@ def _clear(ctx: CommandContext, args: str) -> CommandResult:
     return CommandResult(effects=(ClearScreen(),))
 
 
-@registry.command("exit", help="leave orgorepl (Ctrl-D does the same)", aliases=("quit", "q"))
+@registry.command("exit", help="leave orgorepl (Ctrl-D does the same)", aliases=("quit", "q"), destructive=True)
 def _exit(ctx: CommandContext, args: str) -> CommandResult:
     return CommandResult(effects=(Exit(),))
 
@@ -380,12 +313,47 @@ def _no_arguments(name: str, effect: Effect) -> Handler:
     return handler
 
 
-registry.command("reset", help="forget the session: Python names, shell state, cwd and env changes")(
-    _no_arguments("reset", ResetSession()))
 registry.command("start", help="start the computer if it is stopped, and wait until it runs")(
     _no_arguments("start", StartComputer()))
 registry.command("more", help="page the last result's whole output ($PAGER, or less -R)")(
     _no_arguments("more", PageOutput()))
+
+
+@registry.command("reset", usage="%reset [-f]", destructive=True,
+                  help="forget the session: Python names, shell state, cwd and env changes (-f: without asking)")
+def _reset(ctx: CommandContext, args: str) -> CommandResult:
+    if args.strip() not in ("", "-f"):
+        return CommandResult(text="usage: %reset [-f]", error=True)
+    return CommandResult(effects=(ResetSession(force=bool(args.strip())),))
+
+
+def _file_command(name: str, effect: Callable[[str], Effect]) -> Handler:
+    def handler(ctx: CommandContext, args: str) -> CommandResult:
+        path = args.strip()
+        if len(path) > 1 and path[0] == path[-1] and path[0] in "'\"":
+            path = path[1:-1]
+        if not path:
+            return CommandResult(text=f"%{name} wants a local file (FILE.py, or FILE.sh for bash)", error=True)
+        return CommandResult(effects=(effect(path),))
+
+    return handler
+
+
+registry.command("run", usage="%run FILE", help="send a local file as one submission (FILE.sh runs in bash)")(
+    _file_command("run", RunFile))
+registry.command("load", usage="%load FILE", help="put a local file in the input to edit and run")(
+    _file_command("load", LoadFile))
+
+
+@registry.command("pprint", usage="%pprint [on|off]",
+                  help="pretty-print expression values to the terminal's width (no argument: toggle)")
+def _pretty_printing(ctx: CommandContext, args: str) -> CommandResult:
+    word = args.strip().lower()
+    if word not in ("", "on", "off"):
+        return CommandResult(text="%pprint wants on, off or nothing (toggle)", error=True)
+    on = not ctx.pprint if not word else word == "on"
+    text = "pretty printing: on (values wrap at the terminal's width)" if on else "pretty printing: off (plain repr)"
+    return CommandResult(text=text, effects=(SetPretty(on),))
 
 
 @registry.command("term", help="the computer's terminal, full screen like ssh (~. returns here); --reconnect")

@@ -123,6 +123,8 @@ SCHEMA: tuple[Setting, ...] = (
             "interrupt (Ctrl-C for it, then SIGQUIT; the result says TIMEOUT)"),
     Setting("output_max_bytes", None, 128 * 1024, _positive_int(1_000, 100_000_000),
             "show at most this much of one output; the rest via %more / %save-output"),
+    Setting("pager", None, "auto", _choice("auto", "always", "never"),
+            "page results and help() output: auto (taller than the terminal), always, never (%more always pages)"),
     Setting("output_max_lines", None, 2_000, _positive_int(10, 10_000_000),
             "show at most this many lines of one output (its first and last part)"),
 )
@@ -151,6 +153,7 @@ class Settings:
     transport: str
     live_time_limit: str
     output_max_bytes: int
+    pager: str
     output_max_lines: int
     sources: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

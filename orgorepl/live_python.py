@@ -169,10 +169,11 @@ class LivePythonShell(LiveCore):
                 return [Output(f"\n[the terminal says: {frame.message}]\n", "stderr")]
 
     async def run(self, code: str | None, *, on_piece: Callable[[oc.Piece], None] | None = None,
-                  timeout: int | None = None, echo: bool = True) -> oc.Outcome:
+                  timeout: int | None = None, echo: bool = True, width: int = 0) -> oc.Outcome:
         """Run one submission (None: wait for the cell a resumed session is still running).
-        ``echo``: show the last expression's value (as the REPL does).  ``timeout`` is recorded
-        in the Outcome, not enforced: Ctrl-C is how a live cell is stopped."""
+        ``echo``: show the last expression's value (as the REPL does; ``width``: pretty-printed
+        to it).  ``timeout`` is recorded in the Outcome, not enforced: Ctrl-C or the hard limit
+        (``Blocking.run``) is how a live cell is stopped."""
         notes, idle = await self._ready_to_run() if code is not None else ((), [])
         assert self._terminal is not None
         builder = oc.OutcomeBuilder(Mode.PYTHON, on_piece)
@@ -187,7 +188,7 @@ class LivePythonShell(LiveCore):
             self._ids += 1
             ident = self._ids
             await self._running_note(ident)
-            await self._terminal.send_input(self._framing.run(ident, code, echo=echo))
+            await self._terminal.send_input(self._framing.run(ident, code, echo=echo, width=width))
         self._running = True
         self._sent.set()  # keys typed meanwhile may follow it now
         try:

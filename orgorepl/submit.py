@@ -40,6 +40,7 @@ class Code:
     text: str
     timeout: int
     echo: bool = True  # Python: show a final expression's value (a REPL does; a script does not)
+    width: int = 0  # Python: pretty-print that value to this many columns (0: its plain repr)
 
 
 class _Wire:
@@ -49,7 +50,7 @@ class _Wire:
         self.session, self.sub = session, sub
         self.request: PythonRequest | BashRequest
         if sub.mode is Mode.PYTHON:
-            self.request = session.python(sub.text, echo=sub.echo)
+            self.request = session.python(sub.text, echo=sub.echo, width=sub.width)
             self.endpoint, self.body = "exec", self.request.code
         else:
             self.request = session.bash(sub.text)

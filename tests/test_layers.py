@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parent.parent / "orgorepl"
 LAYERS = [
     ("core", {"__init__", "errors", "exitstatus", "protocol", "paths", "modes", "outcome"}),
     ("services", {"config", "themes", "client", "emulator"}),
-    ("logic", {"session", "commands", "transcript"}),
+    ("logic", {"session", "commands", "command_effects", "transcript"}),
     ("presentation", {"render", "ui", "console"}),
     ("orchestration", {"submit", "repl", "fanout", "connect", "lifecycle", "transfer", "replay", "term", "live",
                        "live_python", "live_channel"}),

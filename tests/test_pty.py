@@ -27,12 +27,13 @@ F4, CTRL_C, CTRL_D = "\x1bOS", "\x03", "\x04"
 class Terminal:
     """orgorepl in a pseudo-terminal, its output replayed on a 24x100 terminal model."""
 
-    def __init__(self, isolated_env) -> None:
+    def __init__(self, isolated_env, **env_overrides: str) -> None:
         env = dict(os.environ)
         env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LINES="24", COLUMNS="100",
                    EDITOR="true", VISUAL="true", PAGER="cat",
                    ORGOREPL_CONFIG_DIR=str(isolated_env / "config"),
                    ORGOREPL_DATA_DIR=str(isolated_env / "data"))
+        env.update(env_overrides)
         self.child = pexpect.spawn(sys.executable, ["-m", "orgorepl", "--local"], env=env,
                                    dimensions=(24, 100), encoding="utf-8", codec_errors="replace")
         self.screen = VtScreen(rows=24, columns=100)

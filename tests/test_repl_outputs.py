@@ -124,6 +124,8 @@ def test_state_reset_stateless_and_resume_at_the_prompt(start):  # noqa: F811
     again.submit("kept + [3]")
     again.expect(r"^\[1, 2, 3\]$")
     again.submit("%reset")
+    again.expect(rf"forget session {session_id}: every name, the cwd and the environment changes\? \[y/N\]")
+    again.submit("y")
     again.expect(rf"^session {session_id} reset")
     again.submit("'kept' in dir()")
     again.expect(r"^False$")

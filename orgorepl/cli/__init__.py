@@ -100,6 +100,7 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         theme=settings.theme,
         output_max_bytes=settings.output_max_bytes,
         output_max_lines=settings.output_max_lines,
+        pager=settings.pager,
         raw_escapes=raw_escapes,
         log_path=log_path,
         live=live or settings.transport == "live",

@@ -119,6 +119,21 @@ class BatchHost:
     def terminal_fds(self) -> tuple[int, int] | None:
         return None  # batch input is a script, not a person at a terminal
 
+    def confirm(self, question: str, *, otherwise: str) -> bool | None:
+        self.fail(otherwise, ExitStatus.USAGE)  # nobody to ask
+        return None
+
+    def run_source(self, mode: Mode, text: str) -> None:
+        code = Code(mode, text, self.timeouts[mode], echo=False)
+        status = self.console.report(submit(self.connection.client, self.connection.computer.id, self.remote, code))
+        self.status = self.status or int(status)
+
+    def load_input(self, mode: Mode, text: str) -> None:
+        self.fail("%load: batch mode has no input line to put the file in (%run FILE runs it)", ExitStatus.USAGE)
+
+    def set_pprint(self, on: bool) -> None:
+        self.fail("%pprint: batch mode shows no expression values (it runs like python3 < file)", ExitStatus.USAGE)
+
 
 def run_batch(connect: Connector, options: ReplOptions, script: str, *, stdout: TextIO | None = None,
               stderr: TextIO | None = None, console: Console | None = None) -> int:

@@ -75,6 +75,21 @@ class Host(Protocol):
         """(input, output) descriptors of the user's terminal, or None when there is none."""
         ...
 
+    def confirm(self, question: str, *, otherwise: str) -> bool | None:
+        """The user's yes or no; None when there is nobody to ask (batch mode: the host has
+        said ``otherwise``, the one line telling how to do it without a question)."""
+        ...
+
+    def run_source(self, mode: Mode, text: str) -> None:
+        """Run ``text`` as one submission in ``mode``, as a script runs (no expression echo)."""
+        ...
+
+    def load_input(self, mode: Mode, text: str) -> None:
+        """Put ``text`` in the next prompt's input, in ``mode``."""
+        ...
+
+    def set_pprint(self, on: bool) -> None: ...
+
 
 def apply(host: Host, result: cmd.CommandResult) -> None:
     """Show the command's text, then carry out its effects in order."""
@@ -194,7 +209,16 @@ def _show_state(host: Host, effect: Any) -> None:
         host.show(cmd.format_state(parse_listing(output), host.remote.session_id))
 
 
-def _reset(host: Host, effect: Any) -> None:
+def _reset(host: Host, effect: cmd.ResetSession) -> None:
+    if not effect.force:
+        answer = host.confirm(f"forget session {host.remote.session_id}: every name, the cwd and the "
+                              "environment changes?",
+                              otherwise="%reset asks before it forgets the session: use %reset -f here")
+        if answer is None:
+            return
+        if not answer:
+            host.show("nothing was reset")
+            return
     if _housekeeping(host, host.remote.reset_program(), "resetting the session on {computer}",
                      "could not reset the session") is None:
         return
@@ -202,6 +226,29 @@ def _reset(host: Host, effect: Any) -> None:
     host.session_reset()
     host.show(f"session {host.remote.session_id} reset: no names, and the computer's default "
               "directory and environment")
+
+
+def _read_local(host: Host, path: str, verb: str) -> tuple[Mode, str] | None:
+    """A local file's text and the mode it runs in (``.sh``: bash), or None (said why)."""
+    try:
+        text = Path(os.path.expanduser(path)).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        host.show(f"%{verb}: cannot read {path}: {reason}", error=True)
+        return None
+    return (Mode.BASH if path.endswith((".sh", ".bash")) else Mode.PYTHON), text
+
+
+def _run_file(host: Host, effect: cmd.RunFile) -> None:
+    found = _read_local(host, effect.path, "run")
+    if found is not None and found[1].strip():
+        host.run_source(*found)
+
+
+def _load_file(host: Host, effect: cmd.LoadFile) -> None:
+    found = _read_local(host, effect.path, "load")
+    if found is not None:
+        host.load_input(found[0], found[1].rstrip("\n"))
 
 
 EFFECTS: dict[type, Callable[[Host, Any], None]] = {
@@ -222,4 +269,7 @@ EFFECTS: dict[type, Callable[[Host, Any], None]] = {
     cmd.EditTargets: lambda host, e: host.edit_targets(e.verb, e.names),
     cmd.ShowState: _show_state,
     cmd.ResetSession: _reset,
+    cmd.RunFile: _run_file,
+    cmd.LoadFile: _load_file,
+    cmd.SetPretty: lambda host, e: host.set_pprint(e.on),
 }

@@ -128,7 +128,8 @@ class LiveShellView:
         text = code.text if code is not None else None
         limit = code.timeout if code is not None and self.hard_limit else None
         if code is not None and mode is Mode.PYTHON:
-            outcome = shell.run(text, on_piece=self._piece, timeout=None, limit=limit, echo=code.echo)
+            outcome = shell.run(text, on_piece=self._piece, timeout=None, limit=limit, echo=code.echo,
+                                width=code.width)
         else:
             outcome = shell.run(text, on_piece=self._piece, timeout=None, limit=limit)
         if shell.cwd and (shell.cwd != before or self._cwd is None):

@@ -26,6 +26,7 @@ from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Kind, Mode, classify, key_label
 from orgorepl.repl import effects
 from orgorepl.repl.calls import SpinnerCalls
+from orgorepl.repl.conveniences import Conveniences
 from orgorepl.repl.jobs import Job, LinkManager, NotConnected
 from orgorepl.repl.live import LiveShellView
 from orgorepl.repl.options import ReplOptions
@@ -42,7 +43,7 @@ T = TypeVar("T")
 NO_CONNECTION = "there is no connection to the computer"
 
 
-class InteractiveRepl(SpinnerCalls):
+class InteractiveRepl(SpinnerCalls, Conveniences):
     """The session at a terminal; also the ``effects.Host`` its meta-commands act on."""
 
     def __init__(self, connect: Connector, options: ReplOptions, *, input: Any = None, output: Any = None,
@@ -97,6 +98,8 @@ class InteractiveRepl(SpinnerCalls):
         self._job: Job | None = None  # the call under the spinner, for the progress channel
         self.live: LiveShellView | None = None
         self.hints = LiveHints()
+        self.pretty = True  # %pprint
+        self._next_input: str | None = None  # %load: the next prompt's text
         self.set_live(options.live)
 
     # -- output
@@ -220,10 +223,14 @@ class InteractiveRepl(SpinnerCalls):
 
     # -- a submission, start to end
 
-    def run_code(self, mode: Mode, text: str) -> None:
+    def run_code(self, mode: Mode, text: str, *, echo: bool = True, quiet: bool = False) -> oc.Outcome | None:
+        """Run one submission and show it; its Outcome (None on several computers).  ``quiet``:
+        show nothing unless it failed (``name = !cmd`` keeps the output instead)."""
+        from orgorepl.render.pager import asks_for_help
         from orgorepl.ui.state import LastCall
 
-        code = Code(mode, text, self.state.timeouts[mode])
+        code = Code(mode, text, self.state.timeouts[mode], echo=echo,
+                    width=self.pprint_width() if mode is Mode.PYTHON else 0)
         if self.link.connection is not None and self.targets.several(self.link.connection, self.remote):
             results = self._fan_out(code)
             self._record(text, [(r.name, r.outcome) for r in results])  # logged before it is shown
@@ -231,17 +238,24 @@ class InteractiveRepl(SpinnerCalls):
                                      raw_escapes=self.options.raw_escapes))
             self.last_output.keep_text(fanout.full_text(results))
             self.state.last = LastCall.of_many([r.outcome for r in results])
-        else:
-            outcome = self._submit(code)
-            self._record(text, [(self.state.where, outcome)])  # logged before it is shown
-            self._show_outcome(outcome, streamed=bool(self.live and self.live.take_streamed()))
-            hint = self.hints.after(outcome) if self.live is None else None
-            if hint:
-                self.show(hint)
-            if outcome.ran:
-                self.last_output.keep(outcome)
-            self.state.last = LastCall.of(outcome)
+            self.session_reset()
+            return None
+        outcome = self._submit(code)
+        self._record(text, [(self.state.where, outcome)])  # logged before it is shown
+        streamed = bool(self.live and self.live.take_streamed())
+        if not (quiet and outcome.ok):
+            # output taller than the screen goes to the pager; what follows it is printed
+            paged = not streamed and bool(outcome.output) and self.paged(
+                outcome.output, help=mode is Mode.PYTHON and asks_for_help(text))
+            self._show_outcome(outcome, streamed=streamed or paged)
+        hint = self.hints.after(outcome) if self.live is None else None
+        if hint:
+            self.show(hint)
+        if outcome.ran:
+            self.last_output.keep(outcome)
+        self.state.last = LastCall.of(outcome)
         self.session_reset()
+        return outcome
 
     def _record(self, source: str, results: list[tuple[str, oc.Outcome]]) -> None:
         from orgorepl.transcript import Entry
@@ -274,7 +288,7 @@ class InteractiveRepl(SpinnerCalls):
             local=bool(connection and connection.local), connection_note=note,
             history=self.history.store_for(self.state.mode).get_strings(),
             session_id=self.remote.session_id, stateful=self.remote.stateful, toggle_label=self.state.toggle_label,
-            live=self.live is not None and self.live.usable,
+            live=self.live is not None and self.live.usable, pprint=self.pretty,
         )
 
     def run_meta(self, line: str, name: str) -> None:
@@ -442,6 +456,9 @@ class InteractiveRepl(SpinnerCalls):
         if target.kind is Kind.META:
             self.run_meta(target.text, target.meta_name)
             return
+        if target.kind is Kind.CAPTURE:
+            self.capture(target.name, target.text)
+            return
         self.completer.learn(target.text, target.mode)
         self.run_code(target.mode, target.text)
 
@@ -455,7 +472,8 @@ class InteractiveRepl(SpinnerCalls):
         try:
             while not self._exit:
                 try:
-                    text = self.session.prompt(pre_run=self._pre_prompt)
+                    text, self._next_input = self.session.prompt(pre_run=self._pre_prompt,
+                                                                 default=self._next_input or ""), None
                 except KeyboardInterrupt:  # Ctrl-C outside the prompt's own binding
                     continue
                 except EOFError:  # Ctrl-D on an empty prompt, or input closed

@@ -33,6 +33,7 @@ class ReplOptions:
     log_path: str | None = None  # --log FILE: every submission appended as it happens
     live: bool = False  # --live: bash runs in one persistent shell on the computer's terminal
     live_hard_limit: bool = False  # live_time_limit = "interrupt": the mode's timeout stops a live submission
+    pager: str = DEFAULTS["pager"]  # render.pager.should_page's policy: auto, always, never
 
     def all_timeouts(self) -> dict[Mode, int]:
         timeouts = dict(DEFAULT_TIMEOUTS)

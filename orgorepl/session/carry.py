@@ -48,11 +48,11 @@ class RemoteSession:
     moved_to: str | None = None  # a live shell's cwd that the next Python submission starts in
     used: bool = False  # a stateful submission has run: there is something to resume
 
-    def python(self, code: str, *, echo: bool = True) -> PythonRequest:
+    def python(self, code: str, *, echo: bool = True, width: int = 0) -> PythonRequest:
         if not self.stateful:
             return PythonRequest(code=code, cell=None)
         cwd, self.moved_to = self.moved_to, None
-        cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd)
+        cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd, width=width)
         return PythonRequest(code=cell.program, cell=cell)
 
     def python_done(self, request: PythonRequest, result: ExecResult) -> CellOutcome:

@@ -508,6 +508,7 @@ class Agent:
                 with self.lock:
                     self.running = True
                 self.arm()
+                self.width = request.get("width") or 0  # %pprint: read by display()
                 self.execute(code, filename, namespace, bool(request.get("echo", True)))
             finally:
                 self.disarm()
@@ -531,9 +532,25 @@ class Agent:
         exec(module, namespace)
         if last is not None:
             value = eval(last, namespace)
-            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
+            self.display(value)
             if value is not None and getattr(builtins, "_", None) is value:
                 namespace["_"] = value  # as the HTTP path does: ``_`` is also the session's global
+
+    def display(self, value):
+        """``sys.displayhook``, with the value pretty-printed to the user's terminal width
+        (``%pprint``) when the hook is Python's own and the repr would not fit on one line.
+        The same rule as ``remote_python.display`` (the HTTP path)."""
+        width = getattr(self, "width", 0)
+        # over 100 KB of repr, pprint would take seconds for a view that is cut anyway
+        if width and sys.displayhook is sys.__displayhook__ \
+                and not isinstance(value, (str, bytes)) and width < len(repr(value)) <= 100000:
+            import pprint
+
+            builtins._ = None
+            sys.stdout.write(pprint.pformat(value, width=width, sort_dicts=False) + "\n")
+            builtins._ = value
+        else:
+            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
 
     def finish(self, request, filename, lines, error):
         for stream in (sys.stdout, sys.stderr):

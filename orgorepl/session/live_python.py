@@ -129,8 +129,8 @@ class LivePython:
     def payload(self) -> str:
         return agent_payload()
 
-    def run(self, ident: int, code: str, *, echo: bool = True) -> str:
-        return _request({"t": "run", "id": ident, "code": code, "echo": echo})
+    def run(self, ident: int, code: str, *, echo: bool = True, width: int = 0) -> str:
+        return _request({"t": "run", "id": ident, "code": code, "echo": echo, "width": width})
 
     def keys(self, text: str) -> str:
         return _request({"t": "keys", "d": text})

@@ -82,10 +82,14 @@ class CellOutcome:
     state: StateReport = StateReport()
 
 
-def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | None = None) -> StatefulCell:
-    """``cwd``: start there rather than where the session last was (a live shell moved since)."""
+def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | None = None,
+                  width: int = 0) -> StatefulCell:
+    """``cwd``: start there rather than where the session last was (a live shell moved since).
+    ``width``: the echoed value is pretty-printed to it there, where its repr is made."""
     mark = f"{MARK_PREFIX}{secrets.token_hex(8)}__:"
     params = {"sid": session_id, "code": code, "echo": echo, "mark": mark, "cwd": cwd}
+    if width:
+        params["width"] = width
     program = _remote_source() + f"__orgo_main({params!r})\n"
     return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo))
 

@@ -17,7 +17,9 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
    now exist again in ``__main__``;
 2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace (all of it is
    compiled before any of it runs, as for the bare code), passing the last expression's value to
-   ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``);
+   ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
+   ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
+   where the repr is made;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save: definitions this submission made, every picklable value (one file per name, so an
    unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
@@ -92,6 +94,21 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
                 data = data[os.write(1, data):]
         except Exception:
             pass
+
+    def display(value, width):
+        """``sys.displayhook``, with the value pretty-printed to the user's terminal ``width``
+        (``%pprint``) when the hook is Python's own and the repr would not fit on one line.
+        The same rule as the live agent's ``Agent.display``."""
+        # over 100 KB of repr, pprint would take seconds for a view that is cut anyway
+        if width and sys.displayhook is sys.__displayhook__ \
+                and not isinstance(value, (str, bytes)) and width < len(repr(value)) <= 100000:
+            import pprint
+
+            builtins._ = None
+            sys.stdout.write(pprint.pformat(value, width=width, sort_dicts=False) + "\n")
+            builtins._ = value
+        else:
+            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
 
     def env_items(raw):
         for item in raw.split(b"\0"):
@@ -168,7 +185,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         exec(code, ns)
         if last is not None:
             value = eval(last, ns)
-            sys.displayhook(value)  # called for None too, like the REPL; the default one skips it
+            display(value, P.get("width"))
             if value is not None and getattr(builtins, "_", None) is value:
                 ns["_"] = value  # a carried-over ``_`` is a global: keep it what the hook made it
     except BaseException as e:  # noqa: B036 - every exception is the user's, re-raised below

@@ -21,9 +21,11 @@ from prompt_toolkit.filters import (
     vi_insert_mode,
 )
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.keys import Keys
 
 from orgorepl.modes import Kind, Mode, classify
 from orgorepl.session import completeness
+from orgorepl.session.pasted import strip_prompts
 from orgorepl.ui.state import UiState
 
 INDENT = "    "
@@ -100,6 +102,33 @@ def accept_search_at_end(buffer: Buffer) -> None:
     buffer.cursor_position = len(buffer.text)
 
 
+def history_by_prefix(state: UiState, buffer: Buffer, *, backward: bool, count: int = 1) -> None:
+    """Up/Down: with text typed, only the entries that start with the text before the cursor
+    (IPython, fish); on an empty line every entry, as before.  Inside a multi-line buffer the
+    cursor moves between its lines first, and an open completion menu takes the key.
+
+    prompt_toolkit's own prefix search (``enable_history_search``) also switches off completion
+    while typing, so the session turns it on only for the length of this call (``state``'s
+    ``prefix_search`` is the buffer's ``enable_history_search`` filter): the buffer remembers
+    the prefix of the first press until the text is edited.
+    """
+    state.prefix_search = True
+    try:
+        if backward:
+            buffer.auto_up(count=count)
+        else:
+            buffer.auto_down(count=count)
+    finally:
+        state.prefix_search = False
+
+
+def paste(buffer: Buffer, data: str, mode: Mode) -> None:
+    """Bracketed paste: a ``>>>`` transcript pasted in Python mode arrives as its code."""
+    data = data.replace("\r\n", "\n").replace("\r", "\n")
+    code = strip_prompts(data) if mode is Mode.PYTHON else None
+    buffer.insert_text(data if code is None else code)
+
+
 def indent_or_complete(buffer: Buffer) -> None:
     line_start = buffer.document.current_line_before_cursor
     if not line_start.strip():
@@ -148,6 +177,18 @@ def build_key_bindings(state: UiState, *, toggle_key: str = "f4") -> KeyBindings
         buffer = event.app.layout.get_buffer_by_name(DEFAULT_BUFFER)
         if buffer is not None:
             toggle_mode(state, buffer)
+
+    @kb.add("up", filter=focused & ~has_selection)
+    def _up(event: KeyPressEvent) -> None:
+        history_by_prefix(state, event.current_buffer, backward=True, count=event.arg)
+
+    @kb.add("down", filter=focused & ~has_selection)
+    def _down(event: KeyPressEvent) -> None:
+        history_by_prefix(state, event.current_buffer, backward=False, count=event.arg)
+
+    @kb.add(Keys.BracketedPaste, filter=focused)
+    def _paste(event: KeyPressEvent) -> None:
+        paste(event.current_buffer, event.data, state.mode)
 
     @kb.add("tab", filter=typing)
     def _tab(event: KeyPressEvent) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer
+from prompt_toolkit.filters import Condition
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings
@@ -51,7 +52,8 @@ def build_session(
         validator=validator,
         validate_while_typing=False,
         auto_suggest=AutoSuggestFromHistory(),
-        enable_history_search=False,
+        # on only inside ui.keys.history_by_prefix, so completion while typing is unaffected
+        enable_history_search=Condition(lambda: state.prefix_search),
         search_ignore_case=True,
         key_bindings=key_bindings,
         bottom_toolbar=lambda: session_toolbar(state),
