@@ -172,3 +172,10 @@ def test_a_shell_lost_while_idle_is_replaced_with_a_note_not_an_error(live, clie
     outcome = live.run("echo ${MARK:-new}")
     assert outcome.output == "new\n" and outcome.status is oc.Status.OK
     assert NEW_SHELL in outcome.notes
+
+
+def test_a_pipeline_cut_short_is_quiet_as_in_a_terminal(live):
+    """SIGPIPE at its default for the shell and what it runs (a Python parent ignores it, and an
+    exec would pass that on): ``seq`` ends silently when ``head`` has had enough."""
+    output, code, _ = run(live, "seq 1 5000000 | head -2; trap -p PIPE; echo done")
+    assert (output, code) == ("1\n2\ndone\n", 0)

@@ -62,7 +62,8 @@ SHELL = ("bash", "-l", "-i")
 # argv: NPROC NCGROUPS CGROUP_PROCS_FILE... COMMAND...  (stdin, stdout and stderr: the PTY's slave;
 # the process is a session leader already: subprocess called setsid)
 _TRAMPOLINE = """\
-import fcntl, os, resource, sys, termios
+import fcntl, os, resource, signal, sys, termios
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # Python ignores it; `seq 1 9999999 | head` must not complain
 args = sys.argv[1:]
 nproc, count = args[0], int(args[1])
 files, argv = args[2:2 + count], args[2 + count:]

@@ -150,7 +150,9 @@ class Supervisor:
         import pty
         self.pid, self.master = pty.fork()
         if self.pid == 0:
-            try:
+            try:  # Python ignores SIGPIPE and we ignore SIGHUP: the program must not inherit that
+                for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
                 os.execvp(program[0], program)
             finally:
                 os._exit(127)
