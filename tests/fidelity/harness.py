@@ -26,7 +26,8 @@ computer per sequence), in a directory of its own (``place.tmp``, outside ``HOME
 truth runs with the computer's ``HOME`` and the emulator's environment for runs, so paths,
 ``~`` and ``cd`` with no argument agree between the two sides without any rewriting.  Before
 every run (ground truth or transport) the sequence's directory and the computer's home are
-emptied, so no run sees what another left.
+emptied, so no run sees what another left, and the sequence's ``files`` (if any: the public
+corpus's example files) are written into its directory.
 
 Normalisation (applied identically to both sides, and nothing else)
 --------------------------------------------------------------------
@@ -273,6 +274,12 @@ class Lab:
             shutil.rmtree(tmp, onerror=_force_remove)
         tmp.mkdir(parents=True)
 
+    @staticmethod
+    def seed(place: Place, sequence: BashSequence) -> None:
+        """The files the sequence starts with (the public corpus's example files), in its directory."""
+        for name, text in sequence.files:
+            (Path(place.tmp) / name).write_text(text, encoding="utf-8")
+
     def close(self) -> None:
         self.client.close()
         self.emulator.stop()
@@ -397,10 +404,12 @@ def measure(lab: Lab, sequences: Sequence[BashSequence], transports: Mapping[str
         seq, place = sequences[index], places[index]
         steps = concrete_steps(seq, place)
         lab.reset(place)
+        lab.seed(place, seq)
         expected = truth.run_steps(steps, place)[1:]
         got = {}
         for name, transport in transports.items():
             lab.reset(place)
+            lab.seed(place, seq)
             results = transport.run_steps(steps, place)[1:]
             if len(results) != len(seq.steps):
                 raise HarnessError(f"{name} returned {len(results)} results for {len(seq.steps)} steps")
