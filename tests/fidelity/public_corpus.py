@@ -25,7 +25,11 @@ How the text becomes steps (nothing in a kept step is rewritten):
   working directory: the ones a sequence names are given to it.
 - pure-bash-bible (``manuscript/chapter*.txt``): each ``## `` heading is a sequence; its
   ```` ```sh ```` blocks (the function) are one step each, and each ``$ `` line of its
-  ```` ```shell ```` usage blocks is one step (the lines after it are the book's output).
+  ```` ```shell ```` usage blocks is one step (the lines after it are the book's output).  In
+  the chapters listed as ``runnable`` (loops, brace expansion, arithmetic, code golf), a
+  ```` ```shell ```` block with no ``$ `` line is an example to run: each of its
+  blank-line-separated blocks is one step (joined to the next while ``bash -n`` finds it
+  incomplete).
 
 Left out, always: steps that need the network, root, a pager or an editor, read the keyboard, or
 print something that changes from run to run (``shuf``, ``date``, ``$RANDOM``...): the patterns in
@@ -54,7 +58,7 @@ LEAVE_OUT: list[tuple[str, re.Pattern[str]]] = [
     ("root or a build", re.compile(r"\bsudo\b|\./configure\b|^make\b", re.M)),
     ("a pager, an editor or a manual", re.compile(r"^(man|info|less|more|vim?|nano)\b", re.M)),
     ("random or time", re.compile(r"\b(shuf|date|sleep|time)\b|\bS?RANDOM\b|/dev/u?random|sort -R|"
-                                  r"\bsrand\b|\brand\(|systime|strftime|mktemp")),
+                                  r"\bsrand\b|\brand\(|systime|strftime|mktemp|%\([^)]*\)T")),
     ("process ids", re.compile(r"\$\$|\$!|BASHPID|\bps\b")),
 ]
 
@@ -69,6 +73,7 @@ class Source:
     paths: tuple[str, ...]
     data_dir: str = ""  # the example files the commands expect in their working directory
     skip: dict[str, dict[int, str]] = field(default_factory=dict)  # path -> step number -> reason
+    runnable: tuple[str, ...] = ()  # pure-bash-bible chapters whose ```shell blocks are examples to run
 
 
 _LBE = "learnbyexample/"
@@ -103,9 +108,13 @@ SOURCES: list[Source] = [
            data_dir="example_files"),
     Source("dylanaraps/pure-bash-bible", "8c19d0b482b04d8d50fb72b4c5148b41ce605c6d", "MIT",
            "pure-bash-bible", "pure-bash-bible",
-           tuple(f"manuscript/chapter{n}.txt" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)),
+           tuple(f"manuscript/chapter{n}.txt" for n in (1, 2, 3, 4, 5, 6, 9, 12, 17, 18, 19)),
+           runnable=tuple(f"manuscript/chapter{n}.txt" for n in (3, 9, 12, 18)),
            skip={"manuscript/chapter2.txt": {10: "calls the random function left out",
-                                             11: "calls the random function left out"}}),
+                                             11: "calls the random function left out"},
+                 "manuscript/chapter19.txt": {9: "calls the random function left out"},
+                 "manuscript/chapter18.txt": {8: "an endless loop (the book shows its syntax)",
+                                              9: "an endless loop (the book shows its syntax)"}}),
 ]
 
 
@@ -125,9 +134,10 @@ def _git_ls(git_dir: Path, commit: str, path: str) -> list[str]:
 
 
 def left_out(step: str) -> str | None:
-    """The reason a step is left out by pattern, or None."""
+    """The reason a step is left out by pattern (its comment lines aside), or None."""
+    code = "\n".join(line for line in step.splitlines() if not line.lstrip().startswith("#"))
     for reason, pattern in LEAVE_OUT:
-        if pattern.search(step):
+        if pattern.search(code):
             return reason
     return None
 
@@ -148,7 +158,22 @@ def _lbe_sections(text: str) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def _pbb_sections(text: str) -> list[tuple[str, list[str]]]:
+def _complete_blocks(code: str) -> list[str]:
+    """The blank-line-separated blocks of ``code``, a block joined to the next while bash finds
+    it incomplete (``bash -n``: a loop or a ``case`` with blank lines inside)."""
+    blocks, pending = [], ""
+    for block in re.split(r"\n\s*\n", code.strip("\n")):
+        pending = f"{pending}\n\n{block}" if pending else block
+        check = subprocess.run(["bash", "-n", "-c", pending], capture_output=True, text=True)
+        if "unexpected end of file" not in check.stderr:
+            blocks.append(pending.rstrip())
+            pending = ""
+    if pending:
+        blocks.append(pending.rstrip())
+    return [b for b in blocks if b.strip()]
+
+
+def _pbb_sections(text: str, runnable: bool) -> list[tuple[str, list[str]]]:
     """(heading, steps) per ``## `` section of a pure-bash-bible chapter."""
     sections: list[tuple[str, list[str]]] = []
     fence = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
@@ -158,8 +183,10 @@ def _pbb_sections(text: str) -> list[tuple[str, list[str]]]:
         for lang, code in fence.findall(body):
             if lang == "sh":
                 steps.append(code.rstrip("\n"))
-            elif lang == "shell":
+            elif lang == "shell" and re.search(r"^\$ ", code, re.M):
                 steps.extend(line[2:] for line in code.splitlines() if line.startswith("$ "))
+            elif lang == "shell" and runnable:  # a runnable example, not a session
+                steps.extend(_complete_blocks(code))
         sections.append((heading.strip(), steps))
     return sections
 
@@ -179,7 +206,8 @@ def build(snapshots: Path) -> list[dict]:
                 data[path[len(src.data_dir) + 1:]] = path
         for path in src.paths:
             text = _git_show(git_dir, src.commit, path)
-            sections = _lbe_sections(text) if src.style == "learnbyexample" else _pbb_sections(text)
+            sections = (_lbe_sections(text) if src.style == "learnbyexample"
+                        else _pbb_sections(text, path in src.runnable))
             skip = src.skip.get(path, {})
             number = 0
             pending: tuple[list[str], list[str]] = ([], [])  # headings, steps
