@@ -36,7 +36,7 @@ def test_every_source_is_cited_with_commit_and_licence():
         assert re.fullmatch(r"[\w.-]+/[\w.-]+", src.repo)
         assert re.fullmatch(r"[0-9a-f]{40}", src.commit)
         assert src.licence and src.paths
-        assert src.style in ("learnbyexample", "pure-bash-bible")
+        assert src.style in ("learnbyexample", "pure-bash-bible", "markdown")
         assert all(reason for skips in src.skip.values() for reason in skips.values())
 
 

@@ -23,6 +23,9 @@ How the text becomes steps (nothing in a kept step is rewritten):
   multi-line submission, as pasted).  A section with fewer than ``MIN_STEPS`` steps is joined to
   the next one of the same file.  The commands expect the book's ``example_files/`` in the
   working directory: the ones a sequence names are given to it.
+- bash-handbook (``README.md``): each ``#``/``##`` heading (outside code) opens a sequence,
+  joined to the next while it has fewer than ``MIN_STEPS`` steps; each ```` ```bash ```` block
+  is cut like pure-bash-bible's runnable chapters (below).
 - pure-bash-bible (``manuscript/chapter*.txt``): each ``## `` heading is a sequence; its
   ```` ```sh ```` blocks (the function) are one step each, and each ``$ `` line of its
   ```` ```shell ```` usage blocks is one step (the lines after it are the book's output).  In
@@ -60,6 +63,7 @@ LEAVE_OUT: list[tuple[str, re.Pattern[str]]] = [
     ("random or time", re.compile(r"\b(shuf|date|sleep|time)\b|\bS?RANDOM\b|/dev/u?random|sort -R|"
                                   r"\bsrand\b|\brand\(|systime|strftime|mktemp|%\([^)]*\)T")),
     ("process ids", re.compile(r"\$\$|\$!|BASHPID|\bps\b")),
+    ("ends the shell or reads the keyboard", re.compile(r"^\s*(exit|read|select)\b", re.M)),
 ]
 
 
@@ -68,7 +72,7 @@ class Source:
     repo: str  # owner/name on GitHub
     commit: str
     licence: str
-    style: str  # "learnbyexample" | "pure-bash-bible"
+    style: str  # "learnbyexample" | "pure-bash-bible" | "markdown"
     category: str
     paths: tuple[str, ...]
     data_dir: str = ""  # the example files the commands expect in their working directory
@@ -115,6 +119,9 @@ SOURCES: list[Source] = [
                  "manuscript/chapter19.txt": {9: "calls the random function left out"},
                  "manuscript/chapter18.txt": {8: "an endless loop (the book shows its syntax)",
                                               9: "an endless loop (the book shows its syntax)"}}),
+    Source("denysdovhan/bash-handbook", "662be2812b342f1f96581e444a3ab5b9df286963", "CC BY 4.0",
+           "markdown", "bash-handbook", ("README.md",),
+           skip={"README.md": {10: "shows the time set by the `date` step left out"}}),
 ]
 
 
@@ -191,6 +198,26 @@ def _pbb_sections(text: str, runnable: bool) -> list[tuple[str, list[str]]]:
     return sections
 
 
+def _md_sections(text: str) -> list[tuple[str, list[str]]]:
+    """(heading, steps) per ``#``/``##`` heading (outside code) of a markdown book: each
+    ```` ```bash ```` block is an example to run, cut like the runnable chapters above."""
+    sections: list[tuple[str, list[str]]] = []
+    fence: str | None = None  # the language of the open fence
+    code: list[str] = []
+    for line in text.splitlines():
+        if fence is None and re.match(r"#{1,2} ", line):
+            sections.append((line.lstrip("#").strip(), []))
+        elif fence is None and line.startswith("```"):
+            fence, code = line[3:].strip(), []
+        elif fence is not None and line.startswith("```"):
+            if fence == "bash" and sections:
+                sections[-1][1].extend(_complete_blocks("\n".join(code)))
+            fence = None
+        elif fence is not None:
+            code.append(line)
+    return sections
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
@@ -206,8 +233,12 @@ def build(snapshots: Path) -> list[dict]:
                 data[path[len(src.data_dir) + 1:]] = path
         for path in src.paths:
             text = _git_show(git_dir, src.commit, path)
-            sections = (_lbe_sections(text) if src.style == "learnbyexample"
-                        else _pbb_sections(text, path in src.runnable))
+            if src.style == "learnbyexample":
+                sections = _lbe_sections(text)
+            elif src.style == "markdown":
+                sections = _md_sections(text)
+            else:
+                sections = _pbb_sections(text, path in src.runnable)
             skip = src.skip.get(path, {})
             number = 0
             pending: tuple[list[str], list[str]] = ([], [])  # headings, steps
