@@ -26,7 +26,8 @@ How the text becomes steps (nothing in a kept step is rewritten):
 - bash-handbook (``README.md``): each ``#``/``##`` heading (outside code) opens a sequence,
   joined to the next while it has fewer than ``MIN_STEPS`` steps; each ```` ```bash ```` block
   is cut like pure-bash-bible's runnable chapters (below).
-- pure-bash-bible (``manuscript/chapter*.txt``): each ``## `` heading is a sequence; its
+- pure-bash-bible (``manuscript/chapter*.txt``): each ``## `` heading opens a sequence (joined
+  like the others); its
   ```` ```sh ```` blocks (the function) are one step each, and each ``$ `` line of its
   ```` ```shell ```` usage blocks is one step (the lines after it are the book's output).  In
   the chapters listed as ``runnable`` (loops, brace expansion, arithmetic, code golf), a
@@ -36,8 +37,9 @@ How the text becomes steps (nothing in a kept step is rewritten):
 
 Left out, always: steps that need the network, root, a pager or an editor, read the keyboard, or
 print something that changes from run to run (``shuf``, ``date``, ``$RANDOM``...): the patterns in
-``LEAVE_OUT``; and the single steps listed in each source's ``skip`` (by file and 0-based step
-number among that file's kept blocks), each with its reason.
+``LEAVE_OUT`` (comment lines aside); and the single steps listed in each source's ``skip`` (by
+file and 0-based number among all that file's steps, comment-only blocks not counted), each with
+its reason.  ``build`` counts what it leaves out, by reason.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,8 +225,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
-def build(snapshots: Path) -> list[dict]:
-    """Every sequence of every source, as JSON-ready dicts with their provenance."""
+def build(snapshots: Path, left: Counter[str] | None = None) -> list[dict]:
+    """Every sequence of every source, as JSON-ready dicts with their provenance; ``left`` counts
+    the steps left out, by reason."""
+    left = Counter() if left is None else left
     out: list[dict] = []
     for src in SOURCES:
         git_dir = snapshots / src.repo.replace("/", "+") / "repo"
@@ -248,7 +253,9 @@ def build(snapshots: Path) -> list[dict]:
                             line.lstrip().startswith("#") for line in block.splitlines()):
                         continue  # a comment only
                     n, number = number, number + 1
-                    if n in skip or left_out(block):
+                    reason = skip.get(n) or left_out(block)
+                    if reason:
+                        left[reason if n not in skip else "one by one: " + reason] += 1
                         continue
                     pending[1].append(block)
                 pending[0].append(heading)
@@ -293,10 +300,13 @@ def load(path: Path | None = None) -> list[BashSequence]:
 def main(argv: list[str]) -> None:
     if len(argv) != 2:
         raise SystemExit("usage: python -m fidelity.public_corpus SNAPSHOTS_DIR OUT.json")
-    rows = build(Path(argv[0]))
+    left: Counter[str] = Counter()
+    rows = build(Path(argv[0]), left)
     Path(argv[1]).write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     steps = sum(len(r["steps"]) for r in rows)
     print(f"{len(rows)} sequences, {steps} steps -> {argv[1]}")
+    for reason, count in left.most_common():
+        print(f"  left out: {count:3d}  {reason}")
 
 
 if __name__ == "__main__":
