@@ -13,8 +13,9 @@ where ``/path/to/snapshots/<owner>+<name>/repo`` is a git directory holding the 
 ``load`` reads that JSON back as :class:`~fidelity.bash_sequences.BashSequence` objects, each
 with the example files its steps name (``files``: written into the sequence's directory before
 every run, as the books' readers have them in their working directory).  The test and the
-benchmark find the JSON at ``$ORGOREPL_PUBLIC_CORPUS`` or, by default, at
-``tests/fidelity/public_corpus.json`` (ignored by git), and skip, saying so, without it.
+benchmark find the JSON at ``$ORGOREPL_PUBLIC_CORPUS``, else at
+``tests/fidelity/public_corpus.json`` (ignored by git), else at ``fidelity/public_corpus.json``
+in the ``shared/`` folder beside the checkout, and skip, saying so, without it.
 
 How the text becomes steps (nothing in a kept step is rewritten):
 
@@ -57,6 +58,8 @@ from .bash_sequences import BashSequence
 
 MIN_STEPS = 3
 DEFAULT_JSON = Path(__file__).with_name("public_corpus.json")
+# Where the steering side may keep it for every developer and CI: shared/, beside the checkout.
+SHARED_JSON = Path(__file__).resolve().parents[3] / "shared" / "fidelity" / "public_corpus.json"
 
 # Steps whose text matches are left out (reason, pattern).
 LEAVE_OUT: list[tuple[str, re.Pattern[str]]] = [
@@ -284,7 +287,10 @@ def _sequence(src: Source, path: str, pending: tuple[list[str], list[str]], data
 
 
 def corpus_path() -> Path:
-    return Path(os.environ.get("ORGOREPL_PUBLIC_CORPUS") or DEFAULT_JSON)
+    """``$ORGOREPL_PUBLIC_CORPUS``, else the JSON beside this module, else the one in shared/."""
+    if os.environ.get("ORGOREPL_PUBLIC_CORPUS"):
+        return Path(os.environ["ORGOREPL_PUBLIC_CORPUS"])
+    return DEFAULT_JSON if DEFAULT_JSON.exists() or not SHARED_JSON.exists() else SHARED_JSON
 
 
 def load(path: Path | None = None) -> list[BashSequence]:
