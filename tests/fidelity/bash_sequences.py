@@ -35,6 +35,7 @@ class BashSequence:
     name: str
     category: str
     steps: tuple[str, ...]
+    files: tuple[tuple[str, str], ...] = ()  # (name, text): written into {tmp} before every run
 
 
 def ml(*lines: str) -> str:

@@ -26,7 +26,9 @@ computer per sequence), in a directory of its own (``place.tmp``, outside ``HOME
 truth runs with the computer's ``HOME`` and the emulator's environment for runs, so paths,
 ``~`` and ``cd`` with no argument agree between the two sides without any rewriting.  Before
 every run (ground truth or transport) the sequence's directory and the computer's home are
-emptied, so no run sees what another left.
+emptied, so no run sees what another left, and the sequence's ``files`` (if any: the public
+corpus's example files) are written into its directory.  The ground truth's bash starts with
+SIGPIPE at its default, as a shell in a terminal does (not ignored, as Python has it).
 
 Normalisation (applied identically to both sides, and nothing else)
 --------------------------------------------------------------------
@@ -134,7 +136,8 @@ class PtyBash:
         cont = re.compile(r"__CONT_%s__" % nonce)
         child = pexpect.spawn("bash", ["--norc", "--noprofile", "--noediting", "-i"], env=dict(place.env),
                               cwd=place.home, dimensions=self.dimensions, encoding="utf-8",
-                              codec_errors="replace", echo=False, timeout=STEP_TIMEOUT)
+                              codec_errors="replace", echo=False, timeout=STEP_TIMEOUT,
+                              preexec_fn=_default_sigpipe)
         child.delaybeforesend = None
         try:
             child.sendline("stty -echo; HISTFILE=/dev/null; PS2='__CO''NT_%s__'; "
@@ -167,6 +170,14 @@ class PtyBash:
         if waiting:
             raise HarnessError(f"the step leaves bash waiting for more input (fix the corpus): {step!r}")
         return StepResult("".join(output), status)
+
+
+def _default_sigpipe() -> None:
+    """In the child, before bash starts: SIGPIPE back to its default, as in a terminal's shell.
+    Python ignores SIGPIPE and pexpect's fork+exec would pass that on to bash and to everything
+    it runs, so ``seq 100000 | head -1`` would say ``seq: write error: Broken pipe``, which no
+    shell in a terminal says (``subprocess`` restores it the same way: ``restore_signals``)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def _close(child: pexpect.spawn) -> None:
@@ -272,6 +283,12 @@ class Lab:
         if tmp.exists():
             shutil.rmtree(tmp, onerror=_force_remove)
         tmp.mkdir(parents=True)
+
+    @staticmethod
+    def seed(place: Place, sequence: BashSequence) -> None:
+        """The files the sequence starts with (the public corpus's example files), in its directory."""
+        for name, text in sequence.files:
+            (Path(place.tmp) / name).write_text(text, encoding="utf-8")
 
     def close(self) -> None:
         self.client.close()
@@ -397,10 +414,12 @@ def measure(lab: Lab, sequences: Sequence[BashSequence], transports: Mapping[str
         seq, place = sequences[index], places[index]
         steps = concrete_steps(seq, place)
         lab.reset(place)
+        lab.seed(place, seq)
         expected = truth.run_steps(steps, place)[1:]
         got = {}
         for name, transport in transports.items():
             lab.reset(place)
+            lab.seed(place, seq)
             results = transport.run_steps(steps, place)[1:]
             if len(results) != len(seq.steps):
                 raise HarnessError(f"{name} returned {len(results)} results for {len(seq.steps)} steps")
