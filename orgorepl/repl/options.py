@@ -32,6 +32,7 @@ class ReplOptions:
     raw_escapes: bool = False  # pass the remote's control sequences through untouched
     log_path: str | None = None  # --log FILE: every submission appended as it happens
     live: bool = False  # --live: bash runs in one persistent shell on the computer's terminal
+    complete_while_typing: str = DEFAULTS["complete_while_typing"]  # auto (live only) | on | off
 
     def all_timeouts(self) -> dict[Mode, int]:
         timeouts = dict(DEFAULT_TIMEOUTS)

@@ -62,6 +62,7 @@ class UiState:
     stateful: bool = True  # submissions carry the session's state (False: sent raw)
     cwd: str | None = None  # the remote working directory, shortened like a shell prompt's
     toggle_label: str = "F4"  # the mode-switch key, as the hints show it
+    signature: str = ""  # the callee's signature while typing a call (from a completion probe)
 
     @property
     def timeout(self) -> int:
