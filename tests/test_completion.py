@@ -121,6 +121,15 @@ def test_obj_question_mark_shows_signature_and_docstring_in_the_pager(start, tmp
     s.expect(r"^session \w+: 1 name$")  # looking is not a submission
 
 
+def _until(check, timeout: float = 15.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
 def _wait_for(path: Path, timeout: float = 15.0) -> str:
     import time
 
@@ -189,6 +198,7 @@ def test_typing_goes_on_while_a_probe_hangs_on_a_stalled_server(start, emulator)
         s = start(connect=connect)
         s.expect(r"connected to")
         s.send("import_ok" + TAB)
+        _until(lambda: srv.count("POST", "computers/c1/exec") == 1)  # the probe is on the stalled server
         s.send(" = 1; still typing")  # the keys land at once, whatever the probe does
         s.expect(r">>> import_ok = 1; still typing$")
         s.send("\x7f" * len(" = 1; still typing") + TAB)  # the same question again: not asked twice
@@ -235,3 +245,36 @@ def test_a_property_is_never_run_to_list_a_menu():
     assert ["boom", "property"] in found["items"]
     assert module["complete"]({"obj": Sneaky()}, "obj.boom.")["items"] == []
     assert not ran.is_set()
+
+
+# --------------------------------------------------------------------------------------------
+# live mode: the live interpreter answers (the HTTP probe cannot see its names)
+
+
+def test_live_python_completes_a_name_defined_in_a_live_cell(start, tmp_path, monkeypatch):  # noqa: F811
+    paged = tmp_path / "paged.txt"
+    monkeypatch.setenv("PAGER", f"cat > {paged}")
+    s = start(live=True)
+    ready(s)
+    s.submit("z = 0; live_gen_xyz = (i for i in range(3))")  # a generator: never pickled, only live
+    s.expect(r"last: ok")
+    s.send("live_gen_" + TAB)  # live: the menu also comes while typing
+    menu(s, r"live_gen_xyz\s+instance of generator")
+    clear_line(s)
+    s.send("live_gen_xyz.se" + TAB)
+    menu(s, r"send\s+function")
+    clear_line(s)
+    s.submit("next(live_gen_xyz)")  # the completion changed nothing: the cell runs as always
+    s.expect(r"^0$")
+    s.submit("live_gen_xyz?")
+    assert "Type:       generator" in _wait_for(paged)
+
+
+def test_live_bash_completes_remote_paths_from_the_live_shells_directory(start):  # noqa: F811
+    s = start(live=True)
+    ready(s)
+    s.send("\x1bOS")  # F4: bash mode
+    s.submit("mkdir -p /tmp/live_cd_probe/only_here_dir && cd /tmp/live_cd_probe")
+    s.expect(r"last: ok")
+    s.send("ls only_h" + TAB)
+    menu(s, r"only_here_dir/\s+directory")
