@@ -176,6 +176,9 @@ def test_meta_command_arguments_complete(start, tmp_path, monkeypatch):  # noqa:
     clear_line(s)
     s.send("%get /etc/pas" + TAB)
     menu(s, r"passwd\s+file")
+    clear_line(s)
+    s.send("%target add comp" + TAB)
+    menu(s, r"computer-2\s+computer")
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,3 +281,22 @@ def test_live_bash_completes_remote_paths_from_the_live_shells_directory(start):
     s.expect(r"last: ok")
     s.send("ls only_h" + TAB)
     menu(s, r"only_here_dir/\s+directory")
+
+
+@pytest.mark.parametrize("typed, found, shown", [
+    ("cat /etc/pas", ["/etc/passwd"], "/etc/passwd"),
+    ("cat my\\ fi", ["my file"], "my\\ file"),
+    ("cat 'my fi", ["my file"], "'my file"),
+    ('cat "a$', ["a$b"], '"a\\$b'),
+    ("ls ~/.ba", ["~/.bashrc"], "~/.bashrc"),
+    ("echo ${HO", ["HOME"], "${HOME"),
+])
+def test_bash_items_are_quoted_as_the_word_was_started(typed, found, shown):
+    word = probes.bash_word(typed)
+    assert [item.text for item in probes.bash_completions(word, found).items] == [shown]
+
+
+@pytest.mark.parametrize("typed, kind", [("gr", "cmd"), ("ls | gr", "cmd"), ("sudo ap", "cmd"),
+                                         ("cat gr", "file"), ("./scr", "file"), ("echo $PA", "var")])
+def test_bash_word_kind(typed, kind):
+    assert probes.bash_word(typed).kind == kind

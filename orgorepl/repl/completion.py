@@ -30,6 +30,7 @@ from orgorepl.session.complete import Completions
 WAIT = 3.0  # seconds a Tab waits for the computer before the menu shows nothing
 DEBOUNCE = 0.2  # complete-while-typing: a probe only once the keys pause this long
 MAX_PROBES = 2  # probes in flight at once (more only while a server stalls: then none)
+MAX_CACHED = 200
 _NO_RETRY = lambda: True  # noqa: E731 - the client's retry loop reads it as "give up now"
 
 
@@ -124,6 +125,8 @@ class RemoteCompletion:
         with self._lock:
             self._pending.pop(key, None)
             if answer is not None and generation == self._generation:
+                if len(self._cache) >= MAX_CACHED:  # typing with the menu on asks per pause: bounded
+                    self._cache.clear()
                 self._cache[key] = answer
                 if key[0] is Mode.PYTHON and answer.signature != self._host.state.signature:
                     self._host.state.signature = answer.signature
