@@ -300,3 +300,14 @@ def test_bash_items_are_quoted_as_the_word_was_started(typed, found, shown):
                                          ("cat gr", "file"), ("./scr", "file"), ("echo $PA", "var")])
 def test_bash_word_kind(typed, kind):
     assert probes.bash_word(typed).kind == kind
+
+
+def test_the_toolbar_shows_the_signature_of_the_call_being_typed(start):  # noqa: F811
+    s = start()
+    ready(s)
+    s.submit("import json")
+    s.expect(r"last: ok")
+    s.send("json.dumps(")  # no Tab: opening the call is enough
+    s.expect(r"│ dumps\(obj, \*, skipkeys=Fal")
+    s.send("1)")
+    s.expect(r"F4 mode  Alt-Enter run")  # the call is closed: the key hints are back

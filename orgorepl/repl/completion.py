@@ -52,6 +52,21 @@ class RemoteCompletion:
             self._generation += 1
         self._host.state.signature = ""
 
+    def watch(self, buffer: Any) -> None:
+        """The toolbar's signature follows the input: asked for when a call is opened (one probe
+        per ``(`` typed, after a pause), dropped once the input holds no open call."""
+        def changed(_buffer: Any) -> None:
+            text = buffer.document.text_before_cursor
+            if self._host.state.mode is not Mode.PYTHON:
+                return
+            if text.count("(") <= text.count(")"):
+                self._host.state.signature = ""
+            elif text.rstrip().endswith("("):
+                threading.Thread(target=self, args=(text, Mode.PYTHON, False), name="orgorepl-signature",
+                                 daemon=True).start()
+
+        buffer.on_text_changed += changed
+
     def computers(self) -> list[str]:
         """Names for ``%target add``: the account's computers, listed once, in the background."""
         connection = self._host.link.connection
@@ -75,6 +90,7 @@ class RemoteCompletion:
         with self._lock:
             found = self._cached(key)
             if found is not None:
+                self._show_signature(mode, found)
                 return found
             self._typed += 1
             typed = self._typed
@@ -128,10 +144,13 @@ class RemoteCompletion:
                 if len(self._cache) >= MAX_CACHED:  # typing with the menu on asks per pause: bounded
                     self._cache.clear()
                 self._cache[key] = answer
-                if key[0] is Mode.PYTHON and answer.signature != self._host.state.signature:
-                    self._host.state.signature = answer.signature
-                    self._host.session.app.invalidate()
+                self._show_signature(key[0], answer)
         event.set()
+
+    def _show_signature(self, mode: Mode, answer: Completions) -> None:
+        if mode is Mode.PYTHON and answer.signature != self._host.state.signature:
+            self._host.state.signature = answer.signature
+            self._host.session.app.invalidate()
 
     def _answer(self, mode: Mode, text: str) -> Completions | None:
         host = self._host

@@ -99,6 +99,7 @@ class InteractiveRepl(SpinnerCalls):
             key_bindings=keys.build_key_bindings(self.state, toggle_key=options.toggle_key),
             style=self.style, vi=options.vi, color_depth=self.color_depth, input=input, output=output,
         )
+        self.completion.watch(self.session.default_buffer)
         self.input = self.session.app.input
         self.output = self.session.app.output
         self.board = NoticeBoard(self.print)
