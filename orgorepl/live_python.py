@@ -229,7 +229,9 @@ class LivePythonShell(LiveCore):
             if send_source:
                 self._source_sent = self.started_count
             while True:
-                replies = [e for e in await self._events() if isinstance(e, Reply) and e.id == ident]
+                events = await self._events()
+                replies = [e for e in events if isinstance(e, Reply) and e.id == ident]
+                self._framing.unread([e for e in events if not isinstance(e, Reply)])
                 if replies:
                     break
             if not replies[0].need_source:

@@ -311,3 +311,16 @@ def test_the_toolbar_shows_the_signature_of_the_call_being_typed(start):  # noqa
     s.expect(r"│ dumps\(obj, \*, skipkeys=Fal")
     s.send("1)")
     s.expect(r"F4 mode  Alt-Enter run")  # the call is closed: the key hints are back
+
+
+def test_output_read_while_a_live_completion_waits_is_kept_for_the_next_submission():
+    from orgorepl.session.live_python import LivePython, Output, Reply
+
+    framing = LivePython("n0nce")
+    mark = "\x1en0nce"
+    events = framing.feed(f'{mark}{{"t":"out","s":"stdout","d":"from a thread\\n"}}\n'
+                          f'{mark}{{"t":"reply","id":1,"d":"{{}}"}}\n')
+    assert [type(e) for e in events] == [Output, Reply]
+    framing.unread([e for e in events if not isinstance(e, Reply)])
+    assert framing.feed(f'{mark}{{"t":"out","s":"stdout","d":"the cell\\n"}}\n') == [
+        Output("from a thread\nthe cell\n", "stdout")]

@@ -191,6 +191,19 @@ class LivePython:
                 events.append(event)
             pos = end + 1
 
+    def unread(self, events: list[Event]) -> None:
+        """Put events read while answering a completion back, to be read again (with what comes
+        next) by the submission after it: output of a thread between cells is never lost, and
+        an interpreter that ended is noticed."""
+        frames = []
+        for event in events:
+            if isinstance(event, Output):
+                frames.append(self._mark + json.dumps({"t": "out", "s": event.stream, "d": event.text},
+                                                      ensure_ascii=True, separators=(",", ":")) + "\n")
+            elif isinstance(event, Exited):
+                frames.append(f"{self._mark}!exit:{event.code}\n")
+        self._buffer = "".join(frames) + self._buffer
+
     def _partial_mark(self, buf: str, pos: int) -> int:
         """Where a mark may be starting at the end of ``buf`` (its length if none)."""
         start = max(pos, len(buf) - len(self._mark) + 1)
