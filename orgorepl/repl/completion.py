@@ -162,7 +162,9 @@ class RemoteCompletion:
         if mode is Mode.PYTHON:
             if live is not None and live.has_python():
                 return probes.completions(live.ask_python(probes.python_request(text, None)))
-            return probes.completions(self.python(connection, probes.python_request(text, sid)))
+            # live, before its interpreter started: no names yet (the HTTP session's are not its)
+            request = probes.python_request(text, sid if live is None else None)
+            return probes.completions(self.python(connection, request))
         word = probes.bash_word(text)
         probe = probes.bash_probe(word, sid, (live.cwd if live is not None else None))
         result = connection.client.bash(connection.computer.id, probe.program, timeout=probes.PROBE_TIMEOUT,
@@ -186,7 +188,7 @@ def introspect(host: Any, expr: str, source: bool, call: Callable[..., Any]) -> 
     if live is not None and live.has_python():
         data = live.ask_python(probes.inspect_request(expr, source, None), timeout=10.0)
     else:
-        request = probes.inspect_request(expr, source, sid)
+        request = probes.inspect_request(expr, source, sid if live is None else None)
         data = call(lambda c, cancelled: RemoteCompletion.python(c, request), phase=f"{expr}? on {{computer}}",
                     timeout=probes.PROBE_TIMEOUT)
     if not data:
