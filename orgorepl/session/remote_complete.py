@@ -192,14 +192,14 @@ def paths(text, cwd):
         names = sorted(os.listdir(where))
     except OSError:
         return word, []
-    pairs = []
+    out = []
     for name in names:
-        full = os.path.join(where, name)
-        isdir = os.path.isdir(full)
-        pairs.append((name + ("/" if isdir else ""), "directory" if isdir else "file"))
-    out = [p for p in items(pairs, word)] if word.startswith(".") or not word else items(pairs, word)
-    if not word:
-        out = [p for p in out if not p[0].startswith(".")]
+        if not name.startswith(word) or name.startswith(".") and not word.startswith("."):
+            continue  # dotfiles only when asked for, as a shell does
+        isdir = os.path.isdir(os.path.join(where, name))
+        out.append([name + ("/" if isdir else ""), "directory" if isdir else "file"])
+        if len(out) >= MAX_ITEMS:
+            break
     return word, out
 
 
