@@ -324,3 +324,16 @@ def test_output_read_while_a_live_completion_waits_is_kept_for_the_next_submissi
     framing.unread([e for e in events if not isinstance(e, Reply)])
     assert framing.feed(f'{mark}{{"t":"out","s":"stdout","d":"the cell\\n"}}\n') == [
         Output("from a thread\nthe cell\n", "stdout")]
+
+
+def test_the_probe_sees_the_sessions_environment_and_directory(start):  # noqa: F811
+    s = start()
+    ready(s)
+    s.submit("!export PROBE_SEEN_VAR=1 && mkdir -p /tmp/probe_cwd_x/sub_only_here && cd /tmp/probe_cwd_x")
+    s.submit("import os")
+    s.expect(r"^>>> import os\n>>>")
+    s.send("os.environ['PROBE_SEEN" + TAB)
+    s.expect(r">>> os.environ\['PROBE_SEEN_VAR$")
+    clear_line(s)
+    s.send("open('sub_on" + TAB)
+    s.expect(r">>> open\('sub_only_here/$")

@@ -369,6 +369,15 @@ def load_session(sid):
             os.chdir(cwd)
         except OSError:
             pass
+    try:
+        with open(os.path.join(sd, "env0"), "rb") as f:
+            raw = f.read()
+    except OSError:
+        raw = b""
+    for item in raw.split(b"\0"):  # the session's environment, as its submissions see it
+        key, sep, value = item.decode("utf-8", "surrogateescape").partition("=")
+        if sep and key.isidentifier() and key not in ("PWD", "OLDPWD", "SHLVL", "_"):
+            os.environ[key] = value
     ns = sys.modules["__main__"].__dict__
     out, err = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = open(os.devnull, "w")
