@@ -186,11 +186,11 @@ def introspect(host: Any, expr: str, source: bool, call: Callable[..., Any]) -> 
     live = host.live if host.live is not None and host.live.usable else None
     sid = host.remote.session_id if host.remote.stateful else None
     if live is not None and live.has_python():
-        data = live.ask_python(probes.inspect_request(expr, source, None), timeout=10.0)
+        data = live.ask_python(probes.inspect_request(expr, source, None), timeout=10.0) or {}
     else:
         request = probes.inspect_request(expr, source, sid if live is None else None)
-        data = call(lambda c, cancelled: RemoteCompletion.python(c, request), phase=f"{expr}? on {{computer}}",
-                    timeout=probes.PROBE_TIMEOUT)
-    if not data:
-        return None
-    return str(data.get("text") or data.get("error") or "")
+        data = call(lambda c, cancelled: RemoteCompletion.python(c, request) or {},
+                    phase=f"{expr}? on {{computer}}", timeout=probes.PROBE_TIMEOUT)
+        if data is None:  # the call failed, and said so
+            return None
+    return str(data.get("text") or data.get("error") or f"{expr}?: the computer gave no answer")
