@@ -337,3 +337,12 @@ def test_the_probe_sees_the_sessions_environment_and_directory(start):  # noqa: 
     clear_line(s)
     s.send("open('sub_on" + TAB)
     s.expect(r">>> open\('sub_only_here/$")
+
+
+def test_complete_while_typing_on_shows_the_menu_without_tab(start):  # noqa: F811
+    s = start(complete_while_typing="on")
+    ready(s)
+    s.submit("import os")
+    s.expect(r"^>>> import os\n>>>")
+    s.send("os.pa")  # a pause in typing is enough
+    menu(s, r"pathsep\s+instance of str")
