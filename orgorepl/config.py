@@ -111,6 +111,8 @@ SCHEMA: tuple[Setting, ...] = (
             "colour output: auto (when a terminal), always, never (also NO_COLOR, --no-color)"),
     Setting("editing_mode", None, "emacs", _choice("emacs", "vi"), "line editing keys (--vi)"),
     Setting("toggle_key", None, "f4", _toggle_key, "key that switches between Python and bash mode"),
+    Setting("complete_while_typing", None, "auto", _choice("auto", "on", "off"),
+            "show completions as you type (auto: in live mode only; over HTTP each menu costs a request)"),
     Setting("history_size", None, 10000, _positive_int(0, 1_000_000),
             "entries kept per mode in the history file (0: no history file)"),
     Setting("stateful", None, True, _boolean,
@@ -148,6 +150,7 @@ class Settings:
     color: str
     editing_mode: str
     toggle_key: str
+    complete_while_typing: str
     history_size: int
     stateful: bool
     transport: str

@@ -24,6 +24,7 @@ not /exec: /exec answers once, at the end; the terminal streams, takes keys and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +36,7 @@ from orgorepl.live import AccessFetcher, Blocking, LiveCore, Resumed
 from orgorepl.live_channel import SessionGone, Supervised
 from orgorepl.modes import Mode
 from orgorepl.session.live_attach import Hello
-from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready
+from orgorepl.session.live_python import Booted, Done, Event, Exited, InputWanted, Output, Ready, Reply
 from orgorepl.session.live_python import LivePython as Framing
 
 START_TIMEOUT = 30.0
@@ -261,6 +262,46 @@ class LivePythonShell(LiveCore):
                 self.reading = False
             await self._terminal.send_input(self._framing.keys(text))
 
+    async def ask(self, query: dict[str, object], timeout: float) -> str | None:
+        """A completion or ``obj?`` answered by the interpreter itself (its names, its objects),
+        only while no cell runs; None when it is busy, gone or slower than ``timeout``."""
+        if self._running or self._terminal is None:
+            return None
+        self._asking = asyncio.current_task()
+        try:
+            return await asyncio.wait_for(self._ask(query), timeout)
+        except (asyncio.TimeoutError, AgentEnded, errors.OrgoError):
+            return None
+        finally:
+            self._asking = None
+
+    async def _ask(self, query: dict[str, object]) -> str | None:
+        from orgorepl.session.complete import source
+
+        for send_source in (getattr(self, "_source_sent", -1) != self.started_count, True):
+            assert self._terminal is not None
+            self._ids += 1
+            ident = self._ids
+            await self._terminal.send_input(self._framing.complete(ident, query, source() if send_source else None))
+            if send_source:
+                self._source_sent = self.started_count
+            while True:
+                events = await self._events()
+                replies = [e for e in events if isinstance(e, Reply) and e.id == ident]
+                self._framing.unread([e for e in events if not isinstance(e, Reply)])
+                if replies:
+                    break
+            if not replies[0].need_source:
+                return replies[0].data
+        return None
+
+    async def settle(self) -> None:
+        """A question still on its way is dropped before a submission reads the terminal."""
+        task = getattr(self, "_asking", None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 class LivePython(Blocking):
@@ -276,4 +317,17 @@ class LivePython(Blocking):
     def reading(self) -> bool:
         """The running cell waits for a line typed (``input()``, ``sys.stdin.readline()``)."""
         return self.shell.reading
+
+    def ask(self, query: dict[str, object], timeout: float = 1.5) -> str | None:
+        """``LivePythonShell.ask`` for a blocking caller (the completion thread)."""
+        future = self._call(self.shell.ask(query, timeout))
+        try:
+            return future.result(timeout + 1)
+        except Exception:
+            return None
+
+    def run(self, text: str | None, **options: Any) -> oc.Outcome:
+        """A question in flight never shares the terminal with a cell: it is dropped first."""
+        self._call(self.shell.settle()).result()
+        return super().run(text, **options)
 

@@ -93,8 +93,9 @@ def test_orgorepl_config_shows_sources_and_masks_the_key(orgorepl_cmd, monkeypat
                          env=env).stdout
     assert "do_not_print_me" not in out
     assert "api_key" in out and "env ORGO_API_KEY" in out
-    assert f'theme            = "dark"  # {paths.config_file()}' in out
-    assert "python_timeout   = 42  # flag --timeout" in out
+    width = max(len(key) for key in config.DEFAULTS)  # the keys are aligned to the longest
+    assert f'{"theme".ljust(width)} = "dark"  # {paths.config_file()}' in out
+    assert f'{"python_timeout".ljust(width)} = 42  # flag --timeout' in out
 
 
 def test_orgorepl_config_output_is_valid_toml_that_loads_back(orgorepl_cmd, monkeypatch):

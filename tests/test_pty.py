@@ -126,3 +126,18 @@ def test_ctrl_d_exits_cleanly(term):
     started(term)
     term.send(CTRL_D)
     assert term.exit_status() == 0
+
+
+def test_tab_completes_from_the_computer_in_a_real_terminal(term):
+    started(term)
+    term.submit("import os")
+    term.send("os.pa\t")
+    term.expect(r"path\s+module")
+    term.send("\x1b\x01\x0b")  # Esc, Ctrl-A, Ctrl-K: the menu closed, the line empty
+    term.send("!cat /etc/pas\t")
+    term.expect(r"passwd\s+file")
+    term.send("\x1b\x01\x0b")
+    term.submit("len?")  # introspection, through the pager (PAGER=cat)
+    term.expect(r"^Signature:\s+len\(obj, /\)$")
+    term.send(CTRL_D)
+    assert term.exit_status() == 0

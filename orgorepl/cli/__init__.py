@@ -96,6 +96,7 @@ def cli(ctx: click.Context, computer, workspace, parallel, base_url, api_key, lo
         stateful=settings.stateful,
         session_id=resume,
         toggle_key=settings.toggle_key,
+        complete_while_typing=settings.complete_while_typing,
         history_size=settings.history_size,
         theme=settings.theme,
         output_max_bytes=settings.output_max_bytes,

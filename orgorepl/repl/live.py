@@ -284,6 +284,24 @@ class LiveShellView:
         if frags:
             self._print(frags)
 
+    # ---------------------------------------------------------------- completion (repl.completion)
+
+    def has_python(self) -> bool:
+        """A live interpreter is up: its names are the ones to complete, not the HTTP session's."""
+        python = self._shells.get(Mode.PYTHON)
+        return python is not None and python.shell.alive
+
+    def ask_python(self, query: dict[str, object], timeout: float = 1.5) -> dict[str, object] | None:
+        import json
+
+        python = self._shells.get(Mode.PYTHON)
+        text = python.ask(query, timeout) if python is not None else None
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def close(self, *, end: bool = True) -> None:
         """End the live shell and interpreter on the computer, or (``end`` False: ``%detach``)
         leave them running there for ``--resume``."""

@@ -26,6 +26,7 @@ from orgorepl.exitstatus import ExitStatus
 from orgorepl.modes import Kind, Mode, classify, key_label
 from orgorepl.repl import effects
 from orgorepl.repl.calls import SpinnerCalls
+from orgorepl.repl.completion import RemoteCompletion, introspect
 from orgorepl.repl.conveniences import Conveniences
 from orgorepl.repl.jobs import Job, LinkManager, NotConnected
 from orgorepl.repl.live import LiveShellView
@@ -33,6 +34,7 @@ from orgorepl.repl.live_controls import LiveControls
 from orgorepl.repl.options import ReplOptions
 from orgorepl.repl.targets import Targets
 from orgorepl.session.carry import RemoteSession
+from orgorepl.session.complete import introspection
 from orgorepl.session.hints import LiveHints
 from orgorepl.submit import Code, submit
 
@@ -49,8 +51,11 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
 
     def __init__(self, connect: Connector, options: ReplOptions, *, input: Any = None, output: Any = None,
                  early: EarlyPrompt | None = None) -> None:
+        from prompt_toolkit.completion import ThreadedCompleter
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.output import ColorDepth
 
+        from orgorepl import themes
         from orgorepl.render.last_output import LastOutput
         from orgorepl.transcript import Transcript
         from orgorepl.ui import keys
@@ -83,13 +88,20 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
         self.history = build_history(get_mode, persistent=options.history, secret=options.secret,
                                      max_entries=options.history_size)
         self.lexer = ModeLexer(get_mode)
-        self.completer = ReplCompleter(get_mode, {c.name: c.help for c in registry.commands()})
+        self.completion = RemoteCompletion(self)
+        self.completer = ReplCompleter(get_mode, {c.name: c.help for c in registry.commands()},
+                                       remote=self.completion, themes=lambda: themes.available(),
+                                       computers=self.completion.computers)
+        typing = Condition(lambda: options.complete_while_typing == "on" or (
+            options.complete_while_typing == "auto" and self.live is not None and self.live.usable))
         self.session = build_session(
-            self.state, history=self.history, lexer=self.lexer, completer=self.completer,
+            self.state, history=self.history, lexer=self.lexer, completer=ThreadedCompleter(self.completer),
+            complete_while_typing=typing,
             validator=PythonSyntaxValidator(get_mode),
             key_bindings=keys.build_key_bindings(self.state, toggle_key=options.toggle_key),
             style=self.style, vi=options.vi, color_depth=self.color_depth, input=input, output=output,
         )
+        self.completion.watch(self.session.default_buffer)
         self.input = self.session.app.input
         self.output = self.session.app.output
         self.board = NoticeBoard(self.print)
@@ -405,6 +417,13 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
     def handle(self, text: str) -> None:
         target = classify(text, self.state.mode)
         if target.kind is Kind.EMPTY:
+            return
+        self.completion.invalidate()  # whatever ran may change names, files and the cwd
+        asked = introspection(target.text) if target.kind is Kind.CODE and target.mode is Mode.PYTHON else None
+        if asked is not None:  # obj? / obj??: a look, not a submission (never recorded)
+            shown = introspect(self, *asked, call=self.call)
+            if shown is not None:
+                self.page(shown)
             return
         if target.kind is Kind.META:
             self.run_meta(target.text, target.meta_name)

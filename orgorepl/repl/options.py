@@ -34,6 +34,7 @@ class ReplOptions:
     live: bool = False  # --live: bash runs in one persistent shell on the computer's terminal
     live_hard_limit: bool = False  # live_time_limit = "interrupt": the mode's timeout stops a live submission
     pager: str = DEFAULTS["pager"]  # render.pager.should_page's policy: auto, always, never
+    complete_while_typing: str = DEFAULTS["complete_while_typing"]  # auto (live only) | on | off
 
     def all_timeouts(self) -> dict[Mode, int]:
         timeouts = dict(DEFAULT_TIMEOUTS)

@@ -163,6 +163,7 @@ class Agent:
         self.flags = 0  # ``from __future__`` imports of earlier cells hold for later ones
         self.pipes = {}
         self.stdin_w = None
+        self.completer = None  # remote_complete.py's globals, once its source has come
 
     # ------------------------------------------------------------------ setup
 
@@ -337,6 +338,25 @@ class Agent:
             self.keys(str(request.get("d") or ""))
         elif kind == "int":
             self.interrupt()
+        elif kind == "complete":
+            self.complete(request)
+
+    def complete(self, request):
+        """Completion and ``obj?`` from the real namespace, by ``remote_complete.py`` (its source
+        comes with the first request), on this reader thread: never while a cell runs."""
+        reply = {"t": "reply", "id": request.get("id"), "d": None}
+        try:
+            if request.get("src"):
+                self.completer = {"__name__": "__orgo_complete__"}
+                exec(compile(str(request["src"]), "<orgo-complete>", "exec"), self.completer)
+            completer = self.completer
+            if completer is None:
+                reply["need"] = True
+            elif not self.running:
+                reply["d"] = completer["answer"](request.get("q") or {}, sys.modules["__main__"].__dict__)
+        except BaseException as e:  # noqa: B036 - a probe must never take the agent down
+            reply["d"] = json.dumps({"error": describe(e)})
+        self.send(reply)
 
     def feeder(self):
         """Typed lines into fd 0's pipe; None closes it (Ctrl-D), and the next line opens a new one."""

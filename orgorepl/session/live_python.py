@@ -26,7 +26,8 @@ how it is used:
 
 Events: ``ready`` (pid, Python version, cwd), ``out`` (stream, text), ``input`` (a read of
 stdin waits for keys; ``echo`` false for a password), ``done`` (how the cell ended, the
-traceback of the user's frames, the cwd).
+traceback of the user's frames, the cwd), ``reply`` (the answer to a ``complete`` request,
+which the agent only answers between cells: completion never runs beside a cell).
 """
 
 from __future__ import annotations
@@ -88,7 +89,17 @@ class Exited:
     code: int
 
 
-Event = Booted | Ready | Output | InputWanted | Done | Exited
+@dataclass(frozen=True)
+class Reply:
+    """The answer to a ``complete`` request: the JSON text ``remote_complete.answer`` made, or
+    ``need_source`` when the agent has not been sent that module's source yet."""
+
+    id: int | None
+    data: str | None
+    need_source: bool = False
+
+
+Event = Booted | Ready | Output | InputWanted | Done | Exited | Reply
 
 
 @functools.lru_cache(maxsize=1)
@@ -138,6 +149,14 @@ class LivePython:
     def interrupt(self) -> str:
         return _request({"t": "int"})
 
+    def complete(self, ident: int, query: dict[str, object], source: str | None = None) -> str:
+        """A completion or introspection request, answered between cells by a ``reply`` frame;
+        ``source``: ``remote_complete.py``, sent with the first request to each agent."""
+        request: dict[str, object] = {"t": "complete", "id": ident, "q": query}
+        if source is not None:
+            request["src"] = source
+        return _request(request)
+
     # ---------------------------------------------------------------- what comes back
 
     def feed(self, text: str) -> list[Event]:
@@ -171,6 +190,19 @@ class LivePython:
             elif event is not None:
                 events.append(event)
             pos = end + 1
+
+    def unread(self, events: list[Event]) -> None:
+        """Put events read while answering a completion back, to be read again (with what comes
+        next) by the submission after it: output of a thread between cells is never lost, and
+        an interpreter that ended is noticed."""
+        frames = []
+        for event in events:
+            if isinstance(event, Output):
+                frames.append(self._mark + json.dumps({"t": "out", "s": event.stream, "d": event.text},
+                                                      ensure_ascii=True, separators=(",", ":")) + "\n")
+            elif isinstance(event, Exited):
+                frames.append(f"{self._mark}!exit:{event.code}\n")
+        self._buffer = "".join(frames) + self._buffer
 
     def _partial_mark(self, buf: str, pos: int) -> int:
         """Where a mark may be starting at the end of ``buf`` (its length if none)."""
@@ -207,6 +239,9 @@ class LivePython:
                         status=str(data.get("status") or "error"), error_type=_text(data.get("error_type")),
                         error=_text(data.get("error")), traceback=_text(data.get("traceback")),
                         cwd=_text(data.get("cwd")), system_exit=bool(data.get("system_exit")))
+        if kind == "reply":
+            return Reply(id=data.get("id") if isinstance(data.get("id"), int) else None,
+                         data=_text(data.get("d")), need_source=bool(data.get("need")))
         if kind == "ready":
             pid = data.get("pid")
             return Ready(pid=pid if isinstance(pid, int) else 0, version=str(data.get("version") or "?"),

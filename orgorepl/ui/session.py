@@ -10,7 +10,7 @@ from __future__ import annotations
 from prompt_toolkit import PromptSession
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import Completer
-from prompt_toolkit.filters import Condition
+from prompt_toolkit.filters import Condition, FilterOrBool
 from prompt_toolkit.history import History
 from prompt_toolkit.input import Input
 from prompt_toolkit.key_binding import KeyBindings
@@ -35,6 +35,7 @@ def build_session(
     key_bindings: KeyBindings,
     style: BaseStyle,
     vi: bool = False,
+    complete_while_typing: FilterOrBool = False,
     color_depth: ColorDepth | None = None,
     input: Input | None = None,
     output: Output | None = None,
@@ -48,7 +49,7 @@ def build_session(
         history=history,
         lexer=lexer,
         completer=completer,
-        complete_while_typing=False,
+        complete_while_typing=complete_while_typing,
         validator=validator,
         validate_while_typing=False,
         auto_suggest=AutoSuggestFromHistory(),

@@ -63,6 +63,7 @@ class UiState:
     cwd: str | None = None  # the remote working directory, shortened like a shell prompt's
     toggle_label: str = "F4"  # the mode-switch key, as the hints show it
     prefix_search: bool = False  # true only while Up/Down search the history (ui.keys.history_by_prefix)
+    signature: str = ""  # the callee's signature while typing a call (from a completion probe)
 
     @property
     def timeout(self) -> int:

@@ -61,6 +61,9 @@ def session_toolbar(state: UiState) -> StyleAndTextTuples:
         frags.append(_SEP)
         frags += describe_last(state.last)
     frags.append(_SEP)
+    if state.signature:  # a call being typed: its signature matters more than the key hints
+        frags.append(("class:toolbar.hint", state.signature[:120]))
+        return frags
     for i, (key, what) in enumerate(_HINTS):
         if i:
             frags.append(("", "  "))

@@ -14,6 +14,7 @@ from prompt_toolkit.validation import ValidationError, Validator
 
 from orgorepl.modes import Kind, Mode, classify
 from orgorepl.session import completeness
+from orgorepl.session.complete import introspection
 
 
 def cursor_index(text: str, lineno: int | None, offset: int | None) -> int:
@@ -30,7 +31,7 @@ class PythonSyntaxValidator(Validator):
 
     def validate(self, document: Document) -> None:
         target = classify(document.text, self._get_mode())
-        if target.kind is not Kind.CODE or target.mode is not Mode.PYTHON:
+        if target.kind is not Kind.CODE or target.mode is not Mode.PYTHON or introspection(document.text):
             return
         info = completeness.python_syntax_error(document.text)
         if info is None:
