@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import sys
 import tempfile
@@ -47,7 +48,8 @@ class Live:
     name = "live"
 
     def __init__(self, client: OrgoClient, computer_id: str, base_url: str) -> None:
-        self.bash = LiveBash(lambda fresh: client.terminal_access(computer_id, fresh_token=fresh), base_url)
+        self.bash = LiveBash(lambda fresh: client.terminal_access(computer_id, fresh_token=fresh), base_url,
+                             session_id=secrets.token_hex(4))  # supervised, as the REPL runs it
         self.bash.start()
 
     def run(self, text: str, on_piece=None):
@@ -68,7 +70,8 @@ class LivePy:
     name = "live"
 
     def __init__(self, client: OrgoClient, computer_id: str, base_url: str) -> None:
-        self.python = LivePython(lambda fresh: client.terminal_access(computer_id, fresh_token=fresh), base_url)
+        self.python = LivePython(lambda fresh: client.terminal_access(computer_id, fresh_token=fresh), base_url,
+                                 session_id=secrets.token_hex(4))  # supervised, as the REPL runs it
         self.python.start()
 
     def run(self, text: str, on_piece=None):
@@ -82,10 +85,10 @@ def python_rows(client: OrgoClient, emu: EmbeddedEmulator, rounds: int) -> list[
         printed = median_ms(t, "print(1)", rounds)
         empty = median_ms(t, "1+1", rounds)
         t.run("big = list(range(5_000_000))")
-        full = median_ms(t, "1+1", max(3, rounds // 6))
+        full = median_ms(t, "1+1", max(3, rounds // (6 if isinstance(t, HttpPython) else 1)))
         rows.append((t.name, printed, empty, full))
         if isinstance(t, LivePy):
-            t.python.close()
+            t.python.close(end=True)
     return rows
 
 
@@ -125,7 +128,7 @@ def main() -> None:
                 ten_mb = median_ms(t, "true", max(5, args.rounds // 3))
                 first, total = first_output(t)
                 rows.append((t.name, empty, one_mb, ten_mb, first, total))
-            transports[1].bash.close()
+            transports[1].bash.close(end=True)
             py_rows = python_rows(client, emu, args.rounds)
     print(f"bash `true`, median ms ({args.rounds} rounds; the state rows fewer)")
     print(f"{'transport':10s} {'empty':>9s} {'1 MB var':>10s} {'10 MB var':>10s} {'1MB/empty':>10s} "
