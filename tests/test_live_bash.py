@@ -6,9 +6,11 @@ what a user of the live session would see: output, exit status, state kept, Ctrl
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +28,20 @@ def live(emulator, client):
     shell.start()
     yield shell
     shell.close(end=True)
+
+
+def processes_running(*argv: str) -> list[int]:
+    """Pids of processes whose command line is exactly ``argv`` (to count them, never to kill)."""
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if Path(f"/proc/{entry}/cmdline").read_bytes() == wanted:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 def run(live: LiveBash, text: str) -> tuple[str, int | None, oc.Status]:
@@ -92,13 +108,15 @@ def test_output_streams_while_the_command_runs(live):
 def test_ctrl_c_interrupts_the_command_keeps_its_output_and_the_shell(live):
     run(live, "KEEP=kept")
     result: list[oc.Outcome] = []
-    thread = threading.Thread(target=lambda: result.append(live.run("echo started; sleep 30; echo never")))
+    thread = threading.Thread(target=lambda: result.append(live.run("echo started; sleep 30.17; echo never")))
     thread.start()
     time.sleep(1.0)
+    assert len(processes_running("sleep", "30.17")) == 1
     live.interrupt()
     thread.join(10)
     outcome = result[0]
     assert outcome.status is oc.Status.INTERRUPTED and outcome.exit_code == 130
+    assert processes_running("sleep", "30.17") == []  # nothing left behind
     assert "started" in outcome.output and "never" not in outcome.output
     assert outcome.duration < 10
     assert run(live, "echo $KEEP") == ("kept\n", 0, oc.Status.OK)

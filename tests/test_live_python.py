@@ -21,6 +21,8 @@ from orgorepl.session import live_python as framing_module
 from orgorepl.session.live_python import Booted, Done, Exited, Output, Ready
 from orgorepl.session.live_python import LivePython as Framing
 
+from test_live_bash import processes_running
+
 
 @pytest.fixture
 def live(emulator, client):
@@ -161,11 +163,13 @@ def test_ctrl_c_reaches_a_busy_loop_and_a_child_process(live):
     thread.join(5)
     assert result[0].status is oc.Status.INTERRUPTED
     assert run(live, "n > 0") == ("True\n", oc.Status.OK)
-    thread, result = in_background(live, "import subprocess\nsubprocess.run(['sleep', '30'])")
+    thread, result = in_background(live, "import subprocess\nsubprocess.run(['sleep', '30.19'])")
     time.sleep(0.5)
+    assert len(processes_running("sleep", "30.19")) == 1
     live.interrupt()
     thread.join(5)
     assert result[0].status is oc.Status.INTERRUPTED and result[0].duration < 4
+    assert processes_running("sleep", "30.19") == []  # nothing left behind
 
 
 def test_system_exit_ends_the_cell_not_the_interpreter(live):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import threading
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from orgorepl import outcome as oc
-from orgorepl.live import LiveBash
+from orgorepl.live import NEW_SHELL, LiveBash
 from orgorepl.live_python import LivePython
 from orgorepl.session.live_attach import Attach
 
@@ -234,3 +235,37 @@ def test_without_python3_on_the_computer_the_shell_runs_unsupervised(emulator, c
         assert shell.run("echo still-works").output == "still-works\n"
     finally:
         shell.close(end=True)
+
+
+def test_a_supervisor_that_is_gone_is_one_note_and_a_fresh_shell(bash, sid):
+    bash.run("GONE=soon")
+    for pid in supervisors(sid):  # this test's own session's supervisor, by pid
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    outcome = bash.run("echo ${GONE:-fresh}")
+    assert outcome.output == "fresh\n" and outcome.status is oc.Status.OK
+    assert NEW_SHELL in outcome.notes
+
+
+def test_a_computer_that_stops_is_one_line_then_a_fresh_session(tmp_path, sid):
+    from orgorepl.client import OrgoClient
+    from orgorepl.emulator import EmbeddedEmulator
+
+    with EmbeddedEmulator(data_dir=tmp_path / "emu") as emu:
+        client = OrgoClient(api_key=emu.api_key, base_url=emu.base_url)
+        computer = emu.computers[0]
+        shell = make(LiveBash, emu, client, 0, sid)
+        try:
+            shell.start()
+            shell.run("X=before-the-stop")
+            client.stop(computer.id)
+            assert wait_for(lambda: not supervisors(sid))  # stopping the computer ended it
+            stopped = shell.run("echo hi")
+            assert stopped.status is oc.Status.REFUSED and "not running" in stopped.error
+            assert "\n" not in stopped.error
+            client.start(computer.id)
+            outcome = shell.run("echo ${X:-fresh}")
+            assert outcome.output == "fresh\n" and NEW_SHELL in outcome.notes
+        finally:
+            shell.close(end=True)
+            client.close()
