@@ -411,6 +411,9 @@ def _detach(ctx: CommandContext, args: str) -> CommandResult:
     if not ctx.live:
         return CommandResult(text="%detach: not in live mode, nothing runs on the computer (%exit leaves)",
                              error=True)
+    if ctx.local:
+        return CommandResult(text="%detach: with --local the computer runs inside this orgorepl and stops with it; "
+                                  "`orgorepl serve` in another terminal keeps sessions across clients", error=True)
     return CommandResult(effects=(Detach(),))
 
 

@@ -121,3 +121,13 @@ def test_handlers_do_no_io():
     source = inspect.getsource(commands)
     for forbidden in ("print(", "open(", "sys.stdout", "httpx", "input("):
         assert forbidden not in source
+
+
+def test_detach_leaves_a_live_session_running_and_says_when_it_cannot():
+    from orgorepl.commands import Detach
+
+    assert registry.run("detach", ctx(live=True)).effects == (Detach(),)
+    not_live = registry.run("detach", ctx(live=False))
+    assert not_live.error and "not in live mode" in not_live.text and not not_live.effects
+    local = registry.run("detach", ctx(live=True, local=True))  # the computer would stop with us
+    assert local.error and "orgorepl serve" in local.text and not local.effects
