@@ -415,12 +415,23 @@ def test_fanout_repl_to_a_terminal(emulator, isolated_env, orgorepl_cmd, ptys):
 
 
 @pytest.mark.pty
-def test_pager_to_a_terminal(emulator, isolated_env, orgorepl_cmd, ptys):
+@pytest.mark.parametrize("pager", ["never", "auto"])
+def test_pager_to_a_terminal(emulator, isolated_env, orgorepl_cmd, ptys, pager):
+    (isolated_env / "config").mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config" / "config.toml").write_text(f'pager = "{pager}"\n', encoding="utf-8")
     t = ptys(orgorepl_cmd, pty_env(emulator, isolated_env, PAGER="cat"))
     t.wait_for("connected to ")
+    long_print = ("print('\\n'.join(['filler %d' % i for i in range(3000)] + ["
+                  + py_text(PAYLOADS, "\n") + "] + ['filler %d' % i for i in range(3000, 6000)]))")
+    if pager == "auto":  # taller than the screen: straight to the pager, through the same sanitiser
+        t.submit(long_print)
+        t.wait_for("filler 5999")
+        t.submit(done_code())
+        t.wait_for(DONE)
+        assert_clean("auto pager, PAGER=cat (pty)", t.text())
+        return
     # long output, the payloads in its middle: the screen shows a bounded part without them
-    t.submit("print('\\n'.join(['filler %d' % i for i in range(3000)] + ["
-             + py_text(PAYLOADS, "\n") + "] + ['filler %d' % i for i in range(3000, 6000)]))")
+    t.submit(long_print)
     t.wait_for("%more pages the whole output")  # the cut's marker, in the middle of what is shown
     t.wait_for("filler 5999")  # the tail, which may arrive a moment later on a loaded machine
     on_screen = t.text()
