@@ -295,7 +295,11 @@ def _info(ctx: CommandContext, args: str) -> CommandResult:
     if ctx.base_url:
         rows.append(("base URL", ctx.base_url + ("  (local emulator)" if ctx.local else "")))
     rows.append(("mode", ctx.mode.value))
-    if ctx.session_id:
+    if ctx.session_id and ctx.live:
+        leave = "%detach keeps it running" if not ctx.local else "it stops with this orgorepl (--local)"
+        rows.append(("session", f"{ctx.session_id} (live: a persistent shell and interpreter; {leave}, "
+                                f"orgorepl --live --resume {ctx.session_id} takes it over)"))
+    elif ctx.session_id:
         how = "state carried" if ctx.stateful else "stateless: submissions sent raw"
         rows.append(("session", f"{ctx.session_id} ({how}; resume with orgorepl --resume {ctx.session_id})"))
     rows.append(("timeouts", ", ".join(f"{m.value} {ctx.timeouts[m]}s" for m in Mode)))

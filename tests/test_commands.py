@@ -131,3 +131,11 @@ def test_detach_leaves_a_live_session_running_and_says_when_it_cannot():
     assert not_live.error and "not in live mode" in not_live.text and not not_live.effects
     local = registry.run("detach", ctx(live=True, local=True))  # the computer would stop with us
     assert local.error and "orgorepl serve" in local.text and not local.effects
+
+
+def test_info_in_live_mode_says_how_the_session_is_kept_and_taken_over():
+    text = registry.run("info", ctx(live=True, session_id="ab12cd34")).text
+    assert "live: a persistent shell and interpreter; %detach keeps it running" in text
+    assert "orgorepl --live --resume ab12cd34" in text
+    local = registry.run("info", ctx(live=True, local=True, session_id="ab12cd34")).text
+    assert "stops with this orgorepl" in local

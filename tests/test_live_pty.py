@@ -114,7 +114,7 @@ def test_resume_after_the_client_is_killed_picks_up_the_running_command(isolated
         shell.orgorepl(f"--live --bash -c {computer.id}")
         shell.expect(rb"connected to")
         shell.line("%info")
-        shell.expect(rb"resume with orgorepl --resume ([0-9a-f]+)")
+        shell.expect(rb"orgorepl --live --resume ([0-9a-f]+) takes it over")
         sid = shell.child.match.group(1).decode()
         shell.line("TOKEN=kept-across; cd /tmp")
         shell.expect(rb"/tmp(\x1b\[[0-9;]*m)? ?(\x1b\[[0-9;]*m)?\$")  # the prompt shows the new directory

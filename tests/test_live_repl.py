@@ -133,3 +133,23 @@ def test_python_moving_takes_bash_along_and_back(start, tmp_path):  # noqa: F811
     session.submit("os.getcwd()")
     session.expect(rf"^'{tmp_path}/from bash'$")
     assert session.screen.text().count("builtin cd") == 0  # the follow is never shown
+
+
+def test_the_alternate_screen_is_seen_when_its_sequence_is_cut_between_pieces():
+    """A program's output reaches the view in pieces cut anywhere (the supervisor's reads, the
+    socket's frames): ``ESC[?10`` + ``49h`` is still a full-screen program."""
+    from orgorepl import outcome as oc
+    from orgorepl.render.bounded import OutputLimits
+    from orgorepl.render.stream import StreamView
+    from orgorepl.repl.live import LiveShellView
+
+    shown: list = []
+    view = LiveShellView(shown.append, color=False, limits=OutputLimits(), size=lambda: (80, 24))
+    view._view = StreamView(color=False, limits=OutputLimits())
+    view._piece(oc.Piece("before\n\x1b[?10", oc.Stream.COMBINED))
+    assert not view.wants_screen()
+    view._piece(oc.Piece("49h\x1b[Hvim's screen", oc.Stream.COMBINED))
+    assert view.wants_screen()
+    view.finish()
+    text = "".join(t for _, t in (f for frags in shown for f in frags))
+    assert "before" in text and "49h" not in text and "vim's screen" not in text

@@ -46,6 +46,8 @@ class LiveUnavailable(Exception):
 _ALT_SCREEN = re.compile(r"\x1b\[\?(?:1049|1047|47)h")
 # `clear` (and Ctrl-L in programs): cursor home and erase the screen and scrollback; in the
 # REPL it is done as %clear does it, not shown as text
+# the start of a control sequence at the very end of a piece: the rest is in the next one
+_CUT_SHORT = re.compile(r"\x1b(?:\[[0-9;?]*)?$")
 _CLEAR = re.compile(r"(?:\x1b\[H|\x1b\[1;1H)?\x1b\[[23]J(?:\x1b\[3J)?")
 
 
@@ -69,6 +71,7 @@ class LiveShellView:
         self._view: StreamView | None = None
         self._screen: list[str] | None = None  # full screen: raw text for the pass-through
         self._clear_first = False  # the command cleared the screen: do so before what follows
+        self._carry = ""  # the start of a sequence that the next piece completes
         self.usable = True  # False once the terminal could not be reached: HTTP from then on
         self.streamed = False  # the last submission's output is on screen already
 
@@ -202,7 +205,10 @@ class LiveShellView:
             if self._screen is not None:
                 self._screen.append(piece.text)
                 return
-            text = piece.text
+            text, self._carry = self._carry + piece.text, ""
+            cut_short = _CUT_SHORT.search(text)
+            if cut_short:  # a sequence cut between two pieces (``ESC[?10`` | ``49h``): whole, next time
+                text, self._carry = text[:cut_short.start()], text[cut_short.start():]
             if _CLEAR.search(text):  # whatever came before the last clear is wiped with it
                 text = _CLEAR.split(text)[-1]
                 self._pending, self._clear_first = [], True
@@ -254,7 +260,8 @@ class LiveShellView:
         view, self._view = self._view, None
         if view is not None:
             with self._lock:
-                self._pending.extend(view.end())
+                carry, self._carry = self._carry, ""
+                self._pending.extend([*view.feed(carry), *view.end()])
         self.write_output()
 
     # ---------------------------------------------------------------- ui.progress.LiveHooks
