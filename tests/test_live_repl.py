@@ -29,6 +29,8 @@ def test_live_bash_keeps_the_shell_between_submissions(start):  # noqa: F811
     session.submit("LIVE_VAR=kept-$((6*7)); set -o noclobber")
     session.submit("echo $LIVE_VAR; set -o | grep noclobber")
     session.expect(r"kept-42\nnoclobber\s+on")
+    session.submit("%exit")  # leaving ends the live shell on the computer, and says so
+    session.expect(r"^live session [0-9a-f]+ ended on \S+ \(%detach leaves it running\)$")
 
 
 def test_without_a_terminal_live_says_so_once_and_bash_runs_over_http(start, emulator):  # noqa: F811

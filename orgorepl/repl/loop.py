@@ -457,10 +457,13 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
         finally:
             for fragments in self.board.drain():
                 self.print(fragments)
-            if self.remote.stateful and self.remote.used and self.link.connection is not None:
-                sid = self.remote.session_id
+            sid = self.remote.session_id
+            if self.live is not None and self.live.started:  # leaving ends them (%detach is how they stay)
+                self.live.close(end=True)
+                self.show(f"live session {sid} ended on {self.state.where} (%detach leaves it running)")
+            elif self.remote.stateful and self.remote.used and self.link.connection is not None:
                 self.show(f"session {sid} stays on {self.state.where}: orgorepl --resume {sid} to pick it up")
-            if self.live is not None:  # leaving ends them (%detach is how they stay)
+            if self.live is not None:
                 self.live.close(end=True)
             self.link.close()
         return ExitStatus.OK
