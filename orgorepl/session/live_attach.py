@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from orgorepl.session.live_bash import PASTE_END, PASTE_START
+from orgorepl.session.marked_lines import MarkedLines
 
 RS = "\x1e"
 SOURCE_FILE = "<orgo-supervisor>"
@@ -98,14 +99,11 @@ def _b64(data: bytes) -> str:
 class Attach:
     """The framing of one attach: what to type, and what the terminal's output means."""
 
-    NOISE_KEPT = 2000
     python = "python3"  # what runs the supervisor on the computer
 
     def __init__(self, nonce: str | None = None) -> None:
         self.nonce = nonce or secrets.token_hex(6)
-        self._mark = RS + self.nonce
-        self._buffer = ""
-        self.noise = ""
+        self._lines = MarkedLines(RS + self.nonce)
 
     def bootstrap(self, *, sid: str, role: str, create: bool, offset: int | None, cols: int, rows: int,
                   linger: float, program: tuple[str, ...] = PROGRAM) -> str:
@@ -153,36 +151,11 @@ class Attach:
     # ---------------------------------------------------------------- what comes back
 
     def feed(self, text: str) -> list[Event]:
-        buf = self._buffer + text
-        events: list[Event] = []
-        pos = 0
-        while True:
-            at = buf.find(self._mark, pos)
-            if at < 0:
-                keep = self._partial_mark(buf, pos)
-                self._skip(buf[pos:keep])
-                self._buffer = buf[keep:]
-                return events
-            self._skip(buf[pos:at])
-            end = buf.find("\n", at)
-            if end < 0:
-                self._buffer = buf[at:]
-                return events
-            event = self._parse(buf[at + len(self._mark):end].rstrip("\r"))
-            if event is not None:
-                events.append(event)
-            pos = end + 1
+        return [event for event in map(self._parse, self._lines.bodies(text)) if event is not None]
 
-    def _partial_mark(self, buf: str, pos: int) -> int:
-        start = max(pos, len(buf) - len(self._mark) + 1)
-        for at in range(start, len(buf)):
-            if self._mark.startswith(buf[at:]):
-                return at
-        return len(buf)
-
-    def _skip(self, text: str) -> None:
-        if text:
-            self.noise = (self.noise + text)[-self.NOISE_KEPT:]
+    @property
+    def noise(self) -> str:
+        return self._lines.noise
 
     @staticmethod
     def _parse(body: str) -> Event | None:

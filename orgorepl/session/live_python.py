@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orgorepl.session.live_bash import PASTE_END, PASTE_START
+from orgorepl.session.marked_lines import MarkedLines
 
 RS = "\x1e"
 AGENT_FILE = "<orgo-live>"
@@ -116,13 +117,9 @@ def _request(obj: dict[str, object]) -> str:
 class LivePython:
     """The framing of one live Python: what to send, and what the terminal's output means."""
 
-    NOISE_KEPT = 2000
-
     def __init__(self, nonce: str | None = None) -> None:
         self.nonce = nonce or secrets.token_hex(6)
-        self._mark = RS + self.nonce
-        self._buffer = ""
-        self.noise = ""  # the end of what was not a frame (the shell's words when the start fails)
+        self._lines = MarkedLines(RS + self.nonce)
 
     # ---------------------------------------------------------------- what to send
 
@@ -163,58 +160,32 @@ class LivePython:
         """The events in what the terminal printed; a frame not yet whole waits for the rest.
         Output of one stream in frames that came together is one event (a loop of prints is a
         few pieces, not one per line); nothing is held back for it."""
-        buf = self._buffer + text
         events: list[Event] = []
-        mark, pos = self._mark, 0
-        while True:
-            at = buf.find(mark, pos)
-            if at < 0:
-                keep = self._partial_mark(buf, pos)
-                self._skip(buf[pos:keep])
-                self._buffer = buf[keep:]
-                return events
-            self._skip(buf[pos:at])
-            body_at = at + len(mark)
-            end = buf.find("\n", body_at)
-            again = buf.find(mark, body_at)
-            if again >= 0 and (end < 0 or again < end):  # cut short by the next frame: dropped
-                pos = again
-                continue
-            if end < 0:
-                self._buffer = buf[at:]
-                return events
-            event = self._parse(buf[body_at:end].rstrip("\r"))
+        for body in self._lines.bodies(text):
+            event = self._parse(body)
             last = events[-1] if events else None
             if isinstance(event, Output) and isinstance(last, Output) and last.stream == event.stream:
                 events[-1] = Output(last.text + event.text, event.stream)  # one piece, not one per line
             elif event is not None:
                 events.append(event)
-            pos = end + 1
+        return events
+
+    @property
+    def noise(self) -> str:
+        return self._lines.noise
 
     def unread(self, events: list[Event]) -> None:
         """Put events read while answering a completion back, to be read again (with what comes
         next) by the submission after it: output of a thread between cells is never lost, and
         an interpreter that ended is noticed."""
-        frames = []
+        bodies = []
         for event in events:
             if isinstance(event, Output):
-                frames.append(self._mark + json.dumps({"t": "out", "s": event.stream, "d": event.text},
-                                                      ensure_ascii=True, separators=(",", ":")) + "\n")
+                bodies.append(json.dumps({"t": "out", "s": event.stream, "d": event.text},
+                                         ensure_ascii=True, separators=(",", ":")))
             elif isinstance(event, Exited):
-                frames.append(f"{self._mark}!exit:{event.code}\n")
-        self._buffer = "".join(frames) + self._buffer
-
-    def _partial_mark(self, buf: str, pos: int) -> int:
-        """Where a mark may be starting at the end of ``buf`` (its length if none)."""
-        start = max(pos, len(buf) - len(self._mark) + 1)
-        for at in range(start, len(buf)):
-            if self._mark.startswith(buf[at:]):
-                return at
-        return len(buf)
-
-    def _skip(self, text: str) -> None:
-        if text:
-            self.noise = (self.noise + text)[-self.NOISE_KEPT:]
+                bodies.append(f"!exit:{event.code}")
+        self._lines.push_front(bodies)
 
     @staticmethod
     def _parse(body: str) -> Event | None:
