@@ -111,6 +111,21 @@ def first_output(transport) -> tuple[float, float]:
     return (seen[0] if seen else float("nan")), time.perf_counter() - start
 
 
+def reattach_ms(live: Live, rounds: int) -> float:
+    """A live submission right after the network dropped its socket: the supervisor's session is
+    reattached on a new socket first (the same shell, its 10 MB variable still set)."""
+    samples = []
+    for _ in range(rounds):
+        socket = live.bash.shell._terminal._terminal.socket
+        start = time.perf_counter()
+        live.bash._loop.call_soon_threadsafe(socket._ws.transport.abort)  # no close frame, as a dead network
+        outcome = live.run("true")
+        samples.append(time.perf_counter() - start)
+        if outcome.exit_status != 0:
+            raise SystemExit(f"live: true after a cut failed: {outcome.verdict}")
+    return statistics.median(samples) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
@@ -128,6 +143,7 @@ def main() -> None:
                 ten_mb = median_ms(t, "true", max(5, args.rounds // 3))
                 first, total = first_output(t)
                 rows.append((t.name, empty, one_mb, ten_mb, first, total))
+            reattach = reattach_ms(transports[1], max(5, args.rounds // 4))
             transports[1].bash.close(end=True)
             py_rows = python_rows(client, emu, args.rounds)
     print(f"bash `true`, median ms ({args.rounds} rounds; the state rows fewer)")
@@ -138,6 +154,8 @@ def main() -> None:
               f"{first:9.2f}s {total:6.2f}s")
     http, live = rows
     print(f"live/http round trip (empty session): {live[1] / http[1]:.2f}x")
+    print(f"live `true` right after its socket was cut (reattach included): {reattach:.1f} ms median, "
+          f"{reattach / live[1]:.0f}x a round trip")
     print()
     print("python, median ms")
     print(f"{'transport':10s} {'print(1)':>9s} {'1+1':>8s} {'1+1, 5M list':>13s} {'list/empty':>11s}")
