@@ -7,6 +7,7 @@ shown unmasked.  Reading happens only when asked (never at import).
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
 import sys
@@ -187,8 +188,12 @@ def load(
     env: Mapping[str, str] | None = None,
     config_path: Path | None = None,
     flag_names: Mapping[str, str] | None = None,
+    problems: list[str] | None = None,
 ) -> Settings:
-    """Resolve every setting; raise ConfigError naming the file/variable/flag and key at fault."""
+    """Resolve every setting; raise ConfigError naming the file/variable/flag and key at fault.
+
+    With ``problems`` (``orgorepl config``, which must show what it can): every fault is added
+    there instead, and the key at fault keeps its default."""
     env = os.environ if env is None else env
     path = config_path or paths.config_file(env)
     values = dict(DEFAULTS)
@@ -201,10 +206,14 @@ def load(
         except ValueError:
             expected = getattr(setting.check, "expected", "a valid value")
             shown = "(hidden)" if setting.secret else repr(value)
-            raise ConfigError(f"{source}: {setting.key} = {shown} is invalid: expected {expected}") from None
+            message = f"{source}: {setting.key} = {shown} is invalid: expected {expected}"
+            if problems is None:
+                raise ConfigError(message) from None
+            problems.append(message)
+            return
         sources[setting.key] = source
 
-    for key, value in _read_file(path, warnings).items():
+    for key, value in _read_file(path, warnings, problems).items():
         apply(_BY_KEY[key], value, f"{path}")
     for s in SCHEMA:
         if s.env and env.get(s.env):
@@ -234,7 +243,7 @@ def peek(key: str, env: Mapping[str, str] | None = None) -> Any:
     return value
 
 
-def _read_file(path: Path, warnings: list[str]) -> dict[str, Any]:
+def _read_file(path: Path, warnings: list[str], problems: list[str] | None = None) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -245,10 +254,14 @@ def _read_file(path: Path, warnings: list[str]) -> dict[str, Any]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    for key in data:
-        if key not in _BY_KEY:
-            known = ", ".join(sorted(_BY_KEY))
-            raise ConfigError(f"{path}: unknown key {key!r} (known keys: {known})")
+    for key in [k for k in data if k not in _BY_KEY]:
+        close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = f"{path}: unknown key {key!r}{hint} (known keys: {', '.join(sorted(_BY_KEY))})"
+        if problems is None:
+            raise ConfigError(message)
+        problems.append(message)
+        del data[key]
     if "api_key" in data:
         try:
             mode = path.stat().st_mode

@@ -38,6 +38,29 @@ def test_unknown_key_names_file_and_key():
     assert str(path) in str(info.value) and "'colour'" in str(info.value)
 
 
+def test_a_typo_names_the_closest_key():
+    write_config('editng_mode = "vi"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'editng_mode'; did you mean 'editing_mode'\?"):
+        config.load()
+    write_config('zzzz = 1\n')
+    with pytest.raises(ConfigError) as info:
+        config.load()
+    assert "did you mean" not in str(info.value)  # nothing close: no guess
+
+
+def test_orgorepl_config_with_a_typo_still_shows_the_rest_and_fails(orgorepl_cmd):
+    import subprocess
+
+    write_config('editng_mode = "vi"\ntheme = "dark"\npython_timeout = 900\n')
+    done = subprocess.run(orgorepl_cmd + ["config"], capture_output=True, text=True, env=dict(os.environ))
+    assert done.returncode == 16
+    assert "did you mean 'editing_mode'?" in done.stderr
+    assert "python_timeout = 900 is invalid" in done.stderr
+    width = max(len(key) for key in config.DEFAULTS)
+    assert f'{"theme".ljust(width)} = "dark"  # {paths.config_file()}' in done.stdout  # the rest, as it is
+    assert f'{"python_timeout".ljust(width)} = 10  # default' in done.stdout  # the faulty key: its default
+
+
 def test_bad_value_names_key_and_expected_type():
     write_config("python_timeout = 900\n")
     with pytest.raises(ConfigError) as info:

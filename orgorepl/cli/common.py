@@ -83,14 +83,16 @@ _FLAG_NAMES = {"python_timeout": "--timeout", "bash_timeout": "--timeout", "edit
                "stateful": "--stateless", "color": "--no-color"}
 
 
-def _settings(ctx: click.Context, conn: dict[str, Any]) -> Settings:
+def _settings(ctx: click.Context, conn: dict[str, Any], *, problems: list[str] | None = None) -> Settings:
     """The settings of this run: loaded once (flags given before the subcommand included), so
-    every warning is printed once."""
+    every warning is printed once.  ``problems``: faults collected there, not raised (config.load)."""
     from orgorepl import config
 
     obj = ctx.obj if isinstance(ctx.obj, dict) else {}
     flags: dict[str, Any] = {k: conn.get(k) for k in ("base_url", "api_key")}
     flags.update(obj.get("extra") or {})
+    if problems is not None:
+        return config.load(flags, flag_names=_FLAG_NAMES, problems=problems)
     key = repr(sorted(flags.items()))
     cached = obj.get("settings")
     if cached is not None and cached[0] == key:

@@ -28,10 +28,15 @@ def config_cmd(ctx) -> None:
     """Print the effective configuration and where each value came from (the key masked)."""
     from orgorepl import config, paths
 
+    problems: list[str] = []
     try:
         settings = _settings(ctx, ctx.obj.get("conn", {}))
+    except errors.ConfigError:  # show what can be shown, the faults first; still a failure
+        settings = _settings(ctx, ctx.obj.get("conn", {}), problems=problems)
     except errors.OrgoError as err:
         _fail(err)
+    for problem in problems:
+        Console.from_env("never").error(problem)
     console = _console(settings)
     console.line(f"# config file: {paths.config_file()}"
                  + ("" if paths.config_file().exists() else " (not present)"))
@@ -46,6 +51,8 @@ def config_cmd(ctx) -> None:
         else:  # TOML, so a line can be pasted into config.toml as it is
             shown = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
             console.line(f"{setting.key.ljust(width)} = {shown}  # {source}")
+    if problems:
+        ctx.exit(errors.ConfigError.exit_status)
 
 
 @click.command("replay", context_settings=CONTEXT_SETTINGS)
