@@ -130,7 +130,7 @@ def remote_connector(base_url: str, api_key: str | None, computer: Any = None,
 
     def connect() -> Connection:
         if not api_key:
-            raise errors.ConfigError(
+            raise errors.NoApiKeyError(
                 "no API key: set ORGO_API_KEY, pass --api-key, or try the local emulator with --local"
             )
         from orgorepl.client import OrgoClient

@@ -62,6 +62,12 @@ class ConfigError(OrgoError):
     exit_status = ExitStatus.CONFIG
 
 
+class NoApiKeyError(ConfigError):
+    """No key anywhere: the same exit status as a key the server refused (README: 10)."""
+
+    exit_status = ExitStatus.AUTH
+
+
 class ResolutionError(OrgoError):
     """A computer or workspace reference that matches no candidate, or more than one."""
 

@@ -117,7 +117,7 @@ def test_network_down_is_one_line(orgorepl_cmd, env):
 def test_missing_key_says_how_to_fix(orgorepl_cmd, env):
     env = {k: v for k, v in env.items() if k != "ORGO_API_KEY"}
     p = run(orgorepl_cmd, ["exec", "print(1)"], env)
-    assert p.returncode == ExitStatus.CONFIG
+    assert p.returncode == ExitStatus.AUTH == 10  # as the README's table says: key missing or refused
     assert "ORGO_API_KEY" in p.stderr and "--local" in p.stderr
 
 

@@ -124,7 +124,7 @@ class _ClientCore:
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if not api_key or not api_key.strip():
-            raise errors.ConfigError("no API key: set ORGO_API_KEY or pass --api-key")
+            raise errors.NoApiKeyError("no API key: set ORGO_API_KEY or pass --api-key")
         if not _HEADER_SAFE.fullmatch(api_key):
             # Never echo the key: say what is wrong with it, not what it is.
             raise errors.ConfigError(
