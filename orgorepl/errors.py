@@ -255,6 +255,13 @@ class ConnectError(TransportError):
     hint = "is the network up and the base URL right?"
 
 
+class ConnectionRefused(ConnectError):
+    """Nothing listens at the address: a server that is not there does not come up in seconds,
+    so this is tried again once, at once, not with the backoff a flaky network gets."""
+
+    hint = "is the server running and the base URL right?"
+
+
 class RequestTimeout(TransportError):
     pass
 

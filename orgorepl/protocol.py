@@ -265,6 +265,11 @@ def api_error(status: int, content: bytes, retry_after_header: str | None = None
         body=body,
     )
     cls = errors.error_class_for_status(status)
+    if status == 404 and not body:  # not an answer of Orgo's (an HTML page, nothing): wrong address
+        error = errors.NotFoundError(message, **kwargs)
+        error.hint = ("is the base URL right? Orgo's API is under /api "
+                      "(https://www.orgo.ai/api; the emulator's http://127.0.0.1:PORT/api)")
+        return error
     if status == 400 and "not available" in message.lower():
         cls = errors.InstanceNotAvailableError
     if cls is errors.RateLimitedError:

@@ -202,3 +202,25 @@ def test_serve_refuses_a_bad_memory_size_in_one_line(orgorepl_cmd, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and "lots" in p.stderr
+
+
+def test_a_server_that_is_not_orgo_is_called_a_wrong_address(orgorepl_cmd, env, tmp_path):
+    """A plain web server (its own 404 page, no Orgo error) behind the base URL: the advice is
+    to check the address, not to list computers with the very command that failed."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = dict(env, ORGO_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}/api")
+        p = run(orgorepl_cmd, ["computers"], env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert p.returncode == ExitStatus.NOT_FOUND
+    assert "is the base URL right? Orgo's API is under /api" in p.stderr
+    assert "orgorepl computers" not in p.stderr

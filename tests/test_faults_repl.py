@@ -185,14 +185,33 @@ def test_ctrl_c_while_the_client_waits_to_reconnect_means_the_code_is_never_sent
 
 @pytest.mark.parametrize("give_up", [False, True])
 def test_a_cancelled_call_stops_retrying(give_up):
+    """A network that cannot be reached (not a fault a local server can make: an unreachable
+    route) is retried with backoff; a cancelled call stops at once."""
+    import httpx
+
+    from orgorepl import errors
+    from orgorepl.client import OrgoClient
+
+    def unreachable(request):
+        raise httpx.ConnectError("[Errno 101] Network is unreachable", request=request)
+
+    sleeps: list[float] = []
+    with OrgoClient(KEY, "http://10.0.0.1/api", sleep=sleeps.append,
+                    transport=httpx.MockTransport(unreachable)) as client:
+        with pytest.raises(errors.ConnectError):
+            client.exec(CID, "print(1)", 5, cancelled=lambda: give_up and len(sleeps) > 0)
+    assert sleeps == ([0.5] if give_up else [0.5, 1.0, 2.0])
+
+
+def test_a_refused_connection_is_tried_once_more_at_once():
     from orgorepl import errors
     from orgorepl.client import OrgoClient
 
     sleeps: list[float] = []
     with OrgoClient(KEY, FaultServer.closed_port_url(), sleep=sleeps.append) as client:
-        with pytest.raises(errors.ConnectError):
-            client.exec(CID, "print(1)", 5, cancelled=lambda: give_up and len(sleeps) > 0)
-    assert sleeps == ([0.5] if give_up else [0.5, 1.0, 2.0])
+        with pytest.raises(errors.ConnectionRefused):
+            client.exec(CID, "print(1)", 5)
+    assert sleeps == [0.2]
 
 
 def test_a_20_mb_answer_is_shown_cut_and_the_session_goes_on(repl, srv):

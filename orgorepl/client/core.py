@@ -39,6 +39,22 @@ class _Call:
 _Op = Generator[_Call, Any, Any]
 
 
+def _refused(exc: BaseException | None, depth: int = 0) -> bool:
+    """Whether a connect failure was "connection refused", wherever the HTTP stack put it (httpx's
+    own text, a cause, or one of the attempts anyio grouped: each address tried)."""
+    if exc is None or depth > 6:
+        return False
+    if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
+        return True
+    inner = list(getattr(exc, "exceptions", ()))
+    if inner:
+        return all(_refused(e, depth + 1) for e in inner)
+    return _refused(exc.__cause__ or exc.__context__, depth + 1)
+
+
+REFUSED_RETRY = 0.2  # seconds before the one retry of a refused connection (a server restarting)
+
+
 class RetryPolicy:
     """Decides whether, and after how long, a failed call is tried again."""
 
@@ -67,6 +83,8 @@ class RetryPolicy:
         """
         if attempt >= self.max_retries:
             return None
+        if isinstance(error, errors.ConnectionRefused):  # nobody listens: once more, then say so
+            return REFUSED_RETRY if attempt == 0 else None
         if isinstance(error, errors.ConnectError):  # never sent: safe for every call
             return self.backoff(attempt)
         if call.runs_code:
@@ -197,7 +215,8 @@ class _ClientCore:
                 may_have_run=False,
             )
         if isinstance(exc, httpx.ConnectError):
-            return errors.ConnectError(f"could not connect to {self._base_url} ({detail})", may_have_run=False)
+            kind = errors.ConnectionRefused if _refused(exc) else errors.ConnectError
+            return kind(f"could not connect to {self._base_url} ({detail})", may_have_run=False)
         if isinstance(exc, httpx.PoolTimeout):
             return errors.RequestTimeout(
                 f"{call.label} waited over {self.connect_timeout:g}s for a free connection",
