@@ -78,7 +78,7 @@ def test_classes_made_by_a_call_are_kept(cell, cells, expected):
 
 def test_a_class_made_in_a_block_gets_advice_that_is_true(cell):
     out = run(cell, "from collections import namedtuple", "if True:\n    P = namedtuple('P', 'a')")
-    assert "define it at top level" not in out.state.lost["P"] and "statement of its own" in out.state.lost["P"]
+    assert "define it at top level" not in out.state.lost["P"] and "NAME = call(...) alone" in out.state.lost["P"]
 
 
 # 3. one object graph ----------------------------------------------------------------------------
@@ -159,3 +159,10 @@ def test_state_lists_sizes(cell, client, computer_id):
     run(cell, "big = list(range(100000))")
     rows = {r.name: r for r in parse_listing(client.exec(computer_id, cell.s.listing_program()).output)}
     assert rows["big"].size and rows["big"].size > 100000
+
+
+def test_closures_and_lambdas_go_by_value_and_share_their_cells(cell):
+    out = run(cell, "def make_counter():\n    count = 0\n    def inc():\n        nonlocal count\n        count += 1\n"
+                    "        return count\n    def get():\n        return count\n    return inc, get",
+              "inc, get = make_counter()", "inc(); inc()", "sq = lambda v: v * v", "inc(), get(), sq(4)")
+    assert out.output == "(3, 3, 16)\n"

@@ -31,12 +31,37 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
     import io
     import json
     import linecache
+    import marshal
     import os
     import pickle
     import sys
     import types
 
     start_path, start_limit = list(sys.path), sys.getrecursionlimit()
+
+    # Functions pickle cannot find by name (closures, lambdas, a def inside a block or inside
+    # another function) go by value: their code by ``marshal`` (the same interpreter reads it
+    # back), their closure cells by value with a shared memo, so two closures that share a
+    # variable still share it.  The makers live in a module of their own, found by reference.
+    helper = sys.modules.get("_orgorepl_state") or types.ModuleType("_orgorepl_state")
+    sys.modules["_orgorepl_state"] = helper
+
+    def make_fn(code, name, closure):
+        return types.FunctionType(marshal.loads(code), ns, name, None, closure)
+
+    def set_fn(fn, state):
+        fn.__defaults__, fn.__kwdefaults__, fn.__qualname__ = state[0], state[1], state[2]
+        fn.__dict__.update(state[3])
+
+    def make_cell():
+        return types.CellType()
+
+    def set_cell(cell, content):
+        cell.cell_contents = content
+
+    for maker in (make_fn, set_fn, make_cell, set_cell):
+        maker.__module__, maker.__qualname__ = "_orgorepl_state", maker.__name__
+        setattr(helper, maker.__name__, maker)
     S = {"lost": {}, "loaded": {}, "journal": [], "manifest": {}, "noted": [], "flags": 0}
 
     def read(name, default=None, binary=False):
@@ -342,8 +367,24 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                 owner[n] = e
         journal = [e for e in journal if e["kind"] != "value" or owner[e["names"][0]] is e]
 
+        by_name = {id(ns[n]) for e in journal if e["kind"] in ("def", "class") for n in e["names"] if n in ns}
+
+        class Pickler(pickle.Pickler):
+            def reducer_override(self, obj):
+                if type(obj) is types.FunctionType and id(obj) not in by_name \
+                        and users(obj.__code__.co_filename):
+                    return (make_fn, (marshal.dumps(obj.__code__), obj.__name__, obj.__closure__),
+                            (obj.__defaults__, obj.__kwdefaults__, obj.__qualname__, dict(vars(obj))),
+                            None, None, set_fn)
+                if type(obj) is types.CellType:
+                    try:
+                        return make_cell, (), obj.cell_contents, None, None, set_cell
+                    except ValueError:  # an empty cell (a variable not yet assigned)
+                        return make_cell, ()
+                return NotImplemented
+
         buf = io.BytesIO()
-        pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler = Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
         manifest, lost_now, kept_journal, keep_alive = {}, {}, [], []
         old = S["manifest"]
 
@@ -382,14 +423,9 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
             value = ns[name]
             kind = type(value).__name__
             try:
-                if callable(value) and made_here(value, name):
-                    reason = "defined inside a block (if, for, with, try); define it at the top level " \
-                             "of a cell to keep it"
-                    if by_reference(value, name):
-                        reason = "made by a call inside a block or an expression; make it in a " \
-                                 "statement of its own at the top level of a cell to keep it"
-                elif getattr(value, "__name__", None) == "<lambda>":
-                    reason = "a lambda cannot be kept; define it with def"
+                if isinstance(value, type) and made_here(value, name):
+                    reason = "a class made inside a block or an expression: make it at the top " \
+                             "level of a cell (a class statement, or NAME = call(...) alone) to keep it"
                 else:
                     off, size = dump(value)
                     kept_journal.append(dict(e, off=off, len=size))
