@@ -166,3 +166,11 @@ def test_closures_and_lambdas_go_by_value_and_share_their_cells(cell):
                     "        return count\n    def get():\n        return count\n    return inc, get",
               "inc, get = make_counter()", "inc(); inc()", "sq = lambda v: v * v", "inc(), get(), sq(4)")
     assert out.output == "(3, 3, 16)\n"
+
+
+def test_state_table_shows_sizes_and_says_when_big():
+    from orgorepl.commands import format_state
+    from orgorepl.session.carry import NameState
+    text = format_state([NameState("big", "list", "kept", size=60_000_000), NameState("f", "function", "rebuilt")], "ab12")
+    assert "57.2 MB" in text and "every submission loads and saves" in text
+    assert "every submission" not in format_state([NameState("x", "int", "kept", size=5)], "ab12")
