@@ -171,6 +171,7 @@ def test_closures_and_lambdas_go_by_value_and_share_their_cells(cell):
 def test_state_table_shows_sizes_and_says_when_big():
     from orgorepl.commands import format_state
     from orgorepl.session.carry import NameState
-    text = format_state([NameState("big", "list", "kept", size=60_000_000), NameState("f", "function", "rebuilt")], "ab12")
+    rows = [NameState("big", "list", "kept", size=60_000_000), NameState("f", "function", "rebuilt")]
+    text = format_state(rows, "ab12")
     assert "57.2 MB" in text and "every submission loads and saves" in text
     assert "every submission" not in format_state([NameState("x", "int", "kept", size=5)], "ab12")
