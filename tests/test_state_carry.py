@@ -175,3 +175,22 @@ def test_state_table_shows_sizes_and_says_when_big():
     text = format_state(rows, "ab12")
     assert "57.2 MB" in text and "every submission loads and saves" in text
     assert "every submission" not in format_state([NameState("x", "int", "kept", size=5)], "ab12")
+
+
+# cost: a large value the cell cannot reach is neither read nor written ------------------------------
+
+def test_a_large_value_is_read_only_by_cells_that_reach_it(cell):
+    import os
+    run(cell, "big = list(range(200000))", "def f():\n    return len(big)", "import os")
+    where = cell("os.path.expanduser('~/.orgorepl/sessions/%s/v.big.pkl' % '" + cell.s.session_id + "')").output
+    path = eval(where)  # noqa: S307 - the repr of a path the test's own cell printed
+    stamp = os.stat(path).st_mtime_ns
+    assert cell("print(1)").output == "1\n" and cell("1+1").output == "2\n"
+    assert os.stat(path).st_mtime_ns == stamp  # not rewritten
+    assert cell("f()").output == "200000\n"
+    assert cell("'big' in globals(), len(big)").output == "(True, 200000)\n"
+
+
+def test_a_large_value_shared_with_another_name_stays_shared(cell):
+    out = run(cell, "big = list(range(200000))", "alias = big", "print(1)", "alias.append(-1)", "alias is big, big[-1]")
+    assert out.output == "(True, -1)\n"

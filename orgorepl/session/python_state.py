@@ -46,7 +46,7 @@ def _remote_text() -> str:
     """
     here = Path(__file__)
     text = "".join(here.with_name(name).read_text(encoding="utf-8")
-                   for name in ("remote_state.py", "remote_python.py"))
+                   for name in ("remote_runtime.py", "remote_state.py", "remote_python.py"))
     tree = ast.parse(text)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)

@@ -37,9 +37,10 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_main")
         clean_globals = {"__builtins__": sys.modules["builtins"]}
-        state = sys.modules["__main__"].__dict__.pop("__orgo_state")
-        return type(self)(self.__code__, clean_globals)(P, type(state)(state.__code__, clean_globals))
-    state = clean
+        state, runtime = (sys.modules["__main__"].__dict__.pop(k) for k in ("__orgo_state", "__orgo_runtime"))
+        return type(self)(self.__code__, clean_globals)(P, tuple(type(f)(f.__code__, clean_globals)
+                                                                for f in (state, runtime)))
+    state, runtime = clean
     import ast
     import builtins
     import json
@@ -128,7 +129,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     os.environ.update(dict(env_items(read("env0", b"", True) or b"")))
     env_before = dict(os.environ)
 
-    restore, save_state = state(P, ns, sd, users, source_lines)
+    restore, save_state = state(P, ns, sd, users, source_lines, runtime(ns))
     flags = restore()[2]
     before = {k: id(v) for k, v in ns.items()}
     generation = (read("gen") or "0").strip()

@@ -26,7 +26,7 @@ Why it is shaped so (see ../../docs/sessions.md):
 """
 
 
-def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name, removed from __main__
+def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reserved name, removed from __main__
     import ast
     import io
     import json
@@ -37,7 +37,6 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
     import sys
     import types
 
-    start_path, start_limit = list(sys.path), sys.getrecursionlimit()
 
     # Functions pickle cannot find by name (closures, lambdas, a def inside a block or inside
     # another function) go by value: their code by ``marshal`` (the same interpreter reads it
@@ -62,7 +61,51 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
     for maker in (make_fn, set_fn, make_cell, set_cell):
         maker.__module__, maker.__qualname__ = "_orgorepl_state", maker.__name__
         setattr(helper, maker.__name__, maker)
-    S = {"lost": {}, "loaded": {}, "journal": [], "manifest": {}, "noted": [], "flags": 0}
+    S = {"lost": {}, "loaded": {}, "journal": [], "manifest": {}, "noted": [], "flags": 0, "skipped": set()}
+    PROTOCOL = 3  # explicit memo indices: a name that is skipped or retried shifts no other's
+    dynamic = {"globals", "vars", "dir", "locals", "eval", "exec", "__import__", "__main__", "breakpoint", "help"}
+
+    def needed(journal):
+        """Names this cell can reach, so a large value it cannot reach stays on disk unread; None
+        when that cannot be known (``globals()``, ``import *``, a value holding code of the session's)."""
+        try:
+            todo = [n.id if isinstance(n, ast.Name) else n.name for n in ast.walk(ast.parse(P["code"]))
+                    if isinstance(n, (ast.Name, ast.alias))]
+        except Exception:
+            return set()
+        entry_of = {n: e for e in journal for n in e["names"]}
+        todo += [n for e in journal for n in e.get("deps", ())]  # every definition is rebuilt
+        need = set()
+        while todo:
+            n = todo.pop()
+            if n in dynamic or n == "*":
+                return None
+            if n in need or n not in entry_of:
+                continue
+            need.add(n)
+            e = entry_of[n]
+            if e.get("code"):
+                return None
+            todo.extend(e.get("uses", ()))
+        return need
+
+    def names_in(src, kind):
+        """(names a definition uses anywhere, names it needs when it is made) from its source."""
+        try:
+            node = ast.parse(src).body[0]
+        except Exception:
+            return [], []
+        uses = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)})
+        if kind != "def":
+            return uses, uses  # a class body and a call run when made
+        parts = list(node.decorator_list) + [node.returns] + node.args.defaults + list(node.args.kw_defaults) \
+            + [a.annotation for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs]
+        return uses, sorted({n.id for p in parts if p is not None for n in ast.walk(p) if isinstance(n, ast.Name)})
+
+    def immutable(obj, depth=0):
+        if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, range)):
+            return True
+        return isinstance(obj, (tuple, frozenset)) and depth < 3 and all(immutable(x, depth + 1) for x in obj)
 
     def read(name, default=None, binary=False):
         try:
@@ -124,6 +167,7 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
         except (ValueError, AttributeError):
             S["journal"], S["manifest"] = [], {}
         S["flags"] = future_flags(S["journal"])
+        need = needed(S["journal"])
         blob = read("values.pkl", b"", True) or b""
         reader = Reader(blob)
         unpickler = pickle.Unpickler(reader)
@@ -137,7 +181,12 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                 progress, rest = False, []
                 for e in pending:
                     try:
-                        if e["kind"] in ("value", "attrs"):
+                        if "file" in e and need is not None and e["names"][0] not in need:
+                            S["skipped"].add(e["names"][0])  # a large value this cell cannot reach
+                        elif "file" in e:
+                            ns[e["names"][0]] = S["loaded"][e["names"][0]] = \
+                                pickle.loads(read(e["file"], b"", True))
+                        elif e["kind"] in ("value", "attrs"):
                             reader.pos = e["off"]
                             value = unpickler.load()[1]  # (the memo marker, the value)
                             if e["kind"] == "attrs":
@@ -161,24 +210,7 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                 S["lost"][n] = "could not be %s: %s: %s" % (verb, type(why).__name__, why)
         for name, state in attrs:
             put_attrs(ns.get(name), state)
-        try:
-            runtime = pickle.loads(read("runtime.pkl", b"", True) or pickle.dumps({}))
-        except BaseException:  # noqa: B036 - a module gone since: start from defaults
-            runtime = {}
-        for key, value in runtime.items():
-            try:
-                if key == "random":
-                    __import__("random").setstate(value)
-                elif key == "numpy":
-                    __import__("numpy").random.set_state(value)
-                elif key == "path":
-                    sys.path[:] = value
-                elif key == "limit":
-                    sys.setrecursionlimit(value)
-                elif key == "decimal":
-                    __import__("decimal").setcontext(value)
-            except BaseException:  # noqa: B036,S110 - a runtime setting that no longer applies
-                pass
+        runtime.restore(read("runtime.pkl", b"", True))
         return S["lost"], S["loaded"], S["flags"]
 
     def get_attrs(obj):
@@ -292,6 +324,8 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                     and bound_names(node) == [name]:
                 entry = {"names": [name], "kind": "call", "line": start,
                          "src": "".join(lines[start - 1:node.end_lineno])}
+            if entry["kind"] in ("def", "class", "call"):
+                entry["uses"], entry["deps"] = names_in(entry["src"], entry["kind"])
             yield name, entry
         for name in ns:  # bound where the source does not say (a function's ``global``, globals())
             if name not in seen and not name.startswith("__") and changed(name):
@@ -300,49 +334,6 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                     yield name, {"names": [name], "kind": "import", "src": "import %s as %s\n" % (value.__name__, name)}
                 else:
                     yield name, {"names": [name], "kind": "value"}
-
-    def notes_for(tree, fresh):
-        """Differences this cell made that the next submission cannot reproduce: said here, once."""
-        found = []
-        for name in fresh:
-            value = ns.get(name)
-            info = getattr(value, "cache_info", None)
-            try:
-                if callable(info) and info().currsize:
-                    found.append(("cache:" + name, "%s: the contents of its cache are not kept; each "
-                                  "submission starts with it empty" % name))
-            except Exception:  # noqa: S110 - a cache_info that is not functools' own
-                pass
-        logging = sys.modules.get("logging")
-        if logging is not None and (logging.root.handlers or logging.root.level != 30):
-            found.append(("logging", "logging configuration is not kept: configure it in each "
-                          "submission that logs"))
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) \
-                    and isinstance(node.value, ast.Name) \
-                    and isinstance(ns.get(node.value.id), types.ModuleType):
-                found.append(("attr:%s.%s" % (node.value.id, node.attr), "%s.%s: an attribute set on a "
-                              "module is not kept" % (node.value.id, node.attr)))
-            elif isinstance(node, ast.Attribute) and node.attr == "register" \
-                    and isinstance(node.value, ast.Name) and node.value.id == "atexit":
-                found.append(("atexit", "atexit: handlers run when this submission ends, "
-                              "not when the session ends"))
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for a in node.names:
-                    mod = sys.modules.get(node.module if isinstance(node, ast.ImportFrom) else a.name)
-                    path = getattr(mod, "__file__", None) or ""
-                    if path and not any(path.startswith(p) for p in
-                                        {sys.prefix, sys.base_prefix, sys.exec_prefix} if p) \
-                            and "-packages" not in path:
-                        found.append(("module:" + mod.__name__, "%s: your module is imported again in "
-                                      "every submission (its top-level code runs each time; changes "
-                                      "to its globals are not kept)" % mod.__name__))
-        notes = []
-        for key, text in found:
-            if key not in S["noted"]:
-                S["noted"].append(key)
-                notes.append(text)
-        return notes
 
     def save(tree, src_lines, error, changed):
         """Write the journal, the values (one stream, shared memo), the manifest; return what the
@@ -354,7 +345,7 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
         fresh = dict(events(tree, text, src_lines, changed, error, tb.tb_lineno if tb else 0))
         journal = []
         for e in S["journal"]:
-            names = [n for n in e["names"] if n not in fresh and (n in ns or n.startswith("*"))]
+            names = [n for n in e["names"] if n not in fresh and (n in ns or n[0] == "*" or n in S["skipped"])]
             if names and e["kind"] in ("value", "attrs") and e["names"] != names:
                 continue
             if names:
@@ -370,7 +361,11 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
         by_name = {id(ns[n]) for e in journal if e["kind"] in ("def", "class") for n in e["names"] if n in ns}
 
         class Pickler(pickle.Pickler):
+            code = False  # set when what it pickled holds functions or instances of the session's
+
             def reducer_override(self, obj):
+                if type(obj) in (types.FunctionType, types.CellType) or type(obj).__module__ == "__main__":
+                    self.code = True
                 if type(obj) is types.FunctionType and id(obj) not in by_name \
                         and users(obj.__code__.co_filename):
                     return (make_fn, (marshal.dumps(obj.__code__), obj.__name__, obj.__closure__),
@@ -384,7 +379,8 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                 return NotImplemented
 
         buf = io.BytesIO()
-        pickler = Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler = Pickler(buf, protocol=PROTOCOL)
+        alone = []  # large values pickled on their own: (entry, their memo's ids, bytes)
         manifest, lost_now, kept_journal, keep_alive = {}, {}, [], []
         old = S["manifest"]
 
@@ -393,6 +389,7 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
             marker = []
             keep_alive.append(marker)
             at = buf.tell()
+            pickler.code = False
             try:
                 pickler.dump((marker, value))
             except BaseException:
@@ -420,15 +417,40 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                 if e["kind"] in ("def", "class"):
                     attrs.append(name)
                 continue
+            if name in S["skipped"]:
+                kept_journal.append(e)
+                manifest[name] = old.get(name) or {"type": "?", "status": "kept"}
+                continue
             value = ns[name]
             kind = type(value).__name__
             try:
+                large = (old.get(name) or {}).get("size", 0) >= 1 << 20
+                try:
+                    large = large or (isinstance(value, (list, dict, set, frozenset, tuple, str, bytes))
+                                      and len(value) >= 100000)
+                except Exception:  # noqa: S110 - a len() that fails: not known to be large
+                    pass
+                if large and "file" in e and S["loaded"].get(name, lose) is value and not changed(name) \
+                        and immutable(value):
+                    kept_journal.append(e)  # unchanged: its file is still right
+                    manifest[name] = {"type": kind, "status": "kept", "size": e.get("len", 0)}
+                    continue
+                if large:
+                    one = io.BytesIO()
+                    alone_pickler = Pickler(one, protocol=PROTOCOL)
+                    alone_pickler.dump(value)
+                    entry = {"names": [name], "kind": "value", "file": "v.%s.pkl" % name,
+                             "len": one.tell(), "code": alone_pickler.code}
+                    alone.append((entry, set(alone_pickler.memo.copy()), one.getvalue(), value))
+                    kept_journal.append(entry)
+                    manifest[name] = {"type": kind, "status": "kept", "size": one.tell()}
+                    continue
                 if isinstance(value, type) and made_here(value, name):
                     reason = "a class made inside a block or an expression: make it at the top " \
                              "level of a cell (a class statement, or NAME = call(...) alone) to keep it"
                 else:
                     off, size = dump(value)
-                    kept_journal.append(dict(e, off=off, len=size))
+                    kept_journal.append(dict(e, off=off, len=size, code=pickler.code))
                     manifest[name] = {"type": kind, "status": "kept", "size": size}
                     continue
             except BaseException as ex:  # noqa: B036 - any pickling failure loses this name only
@@ -445,6 +467,16 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
                     kept_journal.append({"names": [name], "kind": "attrs", "off": off, "len": size})
                 except BaseException:  # noqa: B036,S110 - its attributes stay as the definition makes them
                     pass
+        shared = set(pickler.memo.copy())
+        for entry, ids, data, value in alone:
+            others = set().union(*[other[1] for other in alone if other[0] is not entry])
+            if ids & shared or ids & others:  # it shares objects with other names: into the one stream
+                kept_journal.remove(entry)
+                off, size = dump(value)
+                kept_journal.append({"names": entry["names"], "kind": "value", "off": off, "len": size,
+                                     "code": True})
+            else:
+                write(entry["file"], data)
         for name, reason in S["lost"].items():
             if name not in manifest:
                 manifest[name] = {"type": "?", "status": "lost", "reason": reason}
@@ -453,21 +485,7 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
             if name not in manifest and name not in ns and info.get("status") == "lost":
                 manifest[name] = info
 
-        runtime = {}
-        if "random" in sys.modules:
-            runtime["random"] = sys.modules["random"].getstate()
-        if "numpy" in sys.modules:
-            try:
-                runtime["numpy"] = sys.modules["numpy"].random.get_state()
-            except Exception:  # noqa: S110 - numpy without its random module
-                pass
-        if sys.path != start_path:
-            runtime["path"] = list(sys.path)
-        if sys.getrecursionlimit() != start_limit:
-            runtime["limit"] = sys.getrecursionlimit()
-        if "decimal" in sys.modules:
-            runtime["decimal"] = sys.modules["decimal"].getcontext()
-        notes = notes_for(tree, [n for n in owner if n in ns])
+        notes = runtime.notes(tree, [n for n in owner if n in ns], S["noted"])
         total = sum(m.get("size", 0) for m in manifest.values())
         before = sum(m.get("size", 0) for m in old.values())
         limit = 50 * 1024 * 1024
@@ -475,8 +493,15 @@ def __orgo_state(P, ns, sd, users, source_lines):  # noqa: N802 - reserved name,
             notes.append("the session now holds %d MB of values, loaded and saved by every "
                          "submission (about 16 ms per MB): del what you no longer need" % (total >> 20))
         write("values.pkl", buf.getvalue())
-        write("runtime.pkl", pickle.dumps(runtime))
+        write("runtime.pkl", runtime.save())
         write("journal.json", json.dumps(kept_journal))
+        files = {e.get("file") for e in kept_journal}
+        for fname in os.listdir(sd):
+            if fname.startswith("v.") and fname.endswith(".pkl") and fname not in files:
+                try:
+                    os.remove(os.path.join(sd, fname))
+                except OSError:
+                    pass
         write("manifest.json", json.dumps(manifest))
         if notes:
             write("noted.json", json.dumps(S["noted"]))
