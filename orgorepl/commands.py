@@ -419,7 +419,8 @@ def _detach(ctx: CommandContext, args: str) -> CommandResult:
 
 def format_state(rows: Sequence, session_id: str) -> str:
     """The %state table from the remote manifest (rows of carry.NameState): each kept value's
-    pickled size, since every submission loads and saves them all, and a note past 50 MB."""
+    pickled size, since a submission loads and saves every value it can reach, and a note past
+    50 MB."""
     if not rows:
         return f"session {session_id}: no names yet"
     width = max(len(r.name) for r in rows)
@@ -434,8 +435,8 @@ def format_state(rows: Sequence, session_id: str) -> str:
             line += f" ({r.reason})"
         lines.append(line)
     if total >= STATE_SLOW_BYTES:
-        lines.append(f"note: every submission loads and saves these {_human_size(total)} (about 16 ms per MB); "
-                     "del what you no longer need, or use %live")
+        lines.append(f"note: {_human_size(total)} of values; a submission loads and saves every value it can "
+                     "reach (about 16 ms per MB): del what you no longer need, or use %live")
     return "\n".join(lines)
 
 

@@ -173,8 +173,8 @@ def test_state_table_shows_sizes_and_says_when_big():
     from orgorepl.session.carry import NameState
     rows = [NameState("big", "list", "kept", size=60_000_000), NameState("f", "function", "rebuilt")]
     text = format_state(rows, "ab12")
-    assert "57.2 MB" in text and "every submission loads and saves" in text
-    assert "every submission" not in format_state([NameState("x", "int", "kept", size=5)], "ab12")
+    assert "57.2 MB" in text and "loads and saves every value it can reach" in text
+    assert "loads and saves" not in format_state([NameState("x", "int", "kept", size=5)], "ab12")
 
 
 # cost: a large value the cell cannot reach is neither read nor written ------------------------------
@@ -194,3 +194,14 @@ def test_a_large_value_is_read_only_by_cells_that_reach_it(cell):
 def test_a_large_value_shared_with_another_name_stays_shared(cell):
     out = run(cell, "big = list(range(200000))", "alias = big", "print(1)", "alias.append(-1)", "alias is big, big[-1]")
     assert out.output == "(True, -1)\n"
+
+
+def test_a_session_saved_in_the_earlier_form_says_so_once(cell, client, computer_id):
+    sid = cell.s.session_id
+    client.exec(computer_id, "import json, os\nd = os.path.expanduser('~/.orgorepl/sessions/%s')\n"
+                             "os.makedirs(d + '/values')\nopen(d + '/defs.json', 'w').write('[]')\n"
+                             "open(d + '/manifest.json', 'w').write(json.dumps({'x': {'type': 'int', "
+                             "'status': 'kept'}}))\n" % sid)
+    out = cell("1")
+    assert "earlier orgorepl" in out.state.lost["x"]
+    assert cell("2").state.lost == {}

@@ -166,6 +166,9 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
             S["noted"] = list(json.loads(read("noted.json") or "[]"))
         except (ValueError, AttributeError):
             S["journal"], S["manifest"] = [], {}
+        if not S["journal"] and read("defs.json") is not None:  # saved by an orgorepl before issue 14
+            S["lost"].update((n, "saved by an earlier orgorepl in a form this one does not read; run its "
+                              "cell again") for n, i in S["manifest"].items() if i.get("status") != "lost")
         S["flags"] = future_flags(S["journal"])
         need = needed(S["journal"])
         blob = read("values.pkl", b"", True) or b""
@@ -490,11 +493,17 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
         before = sum(m.get("size", 0) for m in old.values())
         limit = 50 * 1024 * 1024
         if before < limit <= total:
-            notes.append("the session now holds %d MB of values, loaded and saved by every "
-                         "submission (about 16 ms per MB): del what you no longer need" % (total >> 20))
+            notes.append("the session now holds %d MB of values; a submission loads and saves every "
+                         "value it can reach (about 16 ms per MB): del what you no longer need" % (total >> 20))
         write("values.pkl", buf.getvalue())
         write("runtime.pkl", runtime.save())
         write("journal.json", json.dumps(kept_journal))
+        old_dir = os.path.join(sd, "values")  # an earlier orgorepl's form: said once above, then gone
+        for fname in ["../defs.json"] + (os.listdir(old_dir) if os.path.isdir(old_dir) else []):
+            try:
+                os.remove(os.path.join(old_dir, fname))
+            except OSError:
+                pass
         files = {e.get("file") for e in kept_journal}
         for fname in os.listdir(sd):
             if fname.startswith("v.") and fname.endswith(".pkl") and fname not in files:
