@@ -309,7 +309,7 @@ def test_program_text_is_small_and_plain_python_38():
     """The program goes with every submission: it is sent without docstrings and comments."""
     empty = python_state.wrap_stateful("", "0123abcd").program
     print(f"\nwrapper program: {len(empty)} characters for an empty submission")
-    assert len(empty) < 13_000  # all three parts, compressed (the state half carries issue 14)
+    assert len(empty) < 14_000  # all three parts, compressed (the state half carries issue 14)
     source = "".join(Path(python_state.__file__).with_name(name).read_text(encoding="utf-8")
                      for name in ("remote_python.py", "remote_state.py", "remote_runtime.py"))
     assert len(empty) < 0.75 * len(source)
