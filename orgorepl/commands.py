@@ -422,18 +422,37 @@ def _detach(ctx: CommandContext, args: str) -> CommandResult:
 
 
 def format_state(rows: Sequence, session_id: str) -> str:
-    """The %state table from the remote manifest (rows of carry.NameState)."""
+    """The %state table from the remote manifest (rows of carry.NameState): each kept value's
+    pickled size, since a submission loads and saves every value it can reach, and a note past
+    50 MB."""
     if not rows:
         return f"session {session_id}: no names yet"
     width = max(len(r.name) for r in rows)
     type_width = max(len(r.type) for r in rows)
-    lines = [f"session {session_id}: {len(rows)} name{'s' if len(rows) != 1 else ''}"]
+    total = sum(r.size or 0 for r in rows)
+    lines = [f"session {session_id}: {len(rows)} name{'s' if len(rows) != 1 else ''}, "
+             f"{_human_size(total)} of values"]
     for r in rows:
-        line = f"  {r.name.ljust(width)}  {r.type.ljust(type_width)}  {r.status}"
+        size = _human_size(r.size) if r.size is not None else ""
+        line = f"  {r.name.ljust(width)}  {r.type.ljust(type_width)}  {size.rjust(8)}  {r.status}"
         if r.reason:
             line += f" ({r.reason})"
         lines.append(line)
+    if total >= STATE_SLOW_BYTES:
+        lines.append(f"note: {_human_size(total)} of values; a submission loads and saves every value it can "
+                     "reach (about 16 ms per MB): del what you no longer need, or use %live")
     return "\n".join(lines)
+
+
+STATE_SLOW_BYTES = 50 * 1024 * 1024  # the size past which the wrapper notes it too (remote_state.py)
+
+
+def _human_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
 
 
 @registry.command("target", usage="%target [list | add NAME... | remove NAME...]",

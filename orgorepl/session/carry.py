@@ -151,6 +151,7 @@ class NameState:
     type: str
     status: str  # kept | rebuilt | lost
     reason: str = ""
+    size: int | None = None  # bytes of its pickle, for a kept value
 
 
 def parse_listing(output: str) -> list[NameState]:
@@ -162,7 +163,8 @@ def parse_listing(output: str) -> list[NameState]:
         return []
     rows = [
         NameState(name=str(name), type=str(info.get("type", "?")), status=str(info.get("status", "?")),
-                  reason=str(info.get("reason", "")))
+                  reason=str(info.get("reason", "")),
+                  size=info["size"] if isinstance(info.get("size"), int) else None)
         for name, info in data.items() if isinstance(info, dict)
     ]
     return sorted(rows, key=lambda r: (r.name.startswith("_"), r.name.lower()))
@@ -185,6 +187,7 @@ def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
         return [f"the session state could not be saved ({state.error}); it is as it was before"]
     for name, reason in sorted(state.lost.items()):
         notes.append(f"not kept: {name} ({reason})")
+    notes.extend(f"not carried: {note}" for note in state.notes)
     if not outcome.success and outcome.error_type not in (None, "SystemExit", "SyntaxError"):
         user_names = [n for n in state.assigned if n != "_"]
         if user_names:

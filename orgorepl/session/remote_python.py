@@ -10,20 +10,21 @@ globals of its own: the user's names are restored into ``__main__``, and a user'
 What one call does, in order (see ../../docs/sessions.md for the user-facing story):
 
 1. restore: ``cd`` to the session's cwd and apply its environment (files shared with bash mode);
-   re-run the session's *definitions* (imports, ``def``, ``class``, each the user's own source
-   of one statement, never a whole earlier submission, so no side effect happens twice, each
-   compiled as ``<cell defining NAME>`` with its own line numbers and source, so a traceback
-   through it reads like one through ``<cell>``); then unpickle the saved values, whose classes
-   now exist again in ``__main__``;
+   then ``remote_state.py`` re-runs the session's *definitions* (imports, ``def``, ``class``,
+   each the user's own source of one statement, never a whole earlier submission, so no side
+   effect happens twice, each compiled as ``<cell defining NAME>`` with its own line numbers and
+   source, so a traceback through it reads like one through ``<cell>``) and unpickles the saved
+   values, interleaved in the order the session made them;
 2. run the submission compiled as ``<cell>`` in the real ``__main__`` namespace (all of it is
    compiled before any of it runs, as for the bare code), passing the last expression's value to
    ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
    ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
    where the repr is made;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
-4. save: definitions this submission made, every picklable value (one file per name, so an
-   unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
-   or lost and why; write the cwd and environment back; print one trailer line (JSON);
+4. save (``remote_state.py``): definitions this submission made, every picklable value (one
+   pickle stream with a shared memo, so aliases stay aliases), and a manifest saying what is
+   kept, rebuilt or lost and why; write the cwd and environment back; print one trailer line
+   (JSON) with what was lost and what this cell did that cannot be carried;
 5. re-raise the user's exception, so the API reports ``success``, ``error`` and ``error_type``
    exactly as for the bare code.  A timeout kills the process before step 4: the state from before
    the submission stays, since every file is replaced by rename, never rewritten in place.
@@ -35,22 +36,23 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
 
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_main")
-        return type(self)(self.__code__, {"__builtins__": sys.modules["builtins"]})(P, True)
+        clean_globals = {"__builtins__": sys.modules["builtins"]}
+        state, runtime = (sys.modules["__main__"].__dict__.pop(k) for k in ("__orgo_state", "__orgo_runtime"))
+        return type(self)(self.__code__, clean_globals)(P, tuple(type(f)(f.__code__, clean_globals)
+                                                                for f in (state, runtime)))
+    state, runtime = clean
     import ast
     import builtins
     import json
     import linecache
     import os
-    import pickle
     import traceback
-    import types
 
     ns = sys.modules["__main__"].__dict__
-    out, err = sys.stdout, sys.stderr
+    out = sys.stdout
     sd = os.path.join(os.path.expanduser("~"), ".orgorepl", "sessions", P["sid"])
-    vdir = os.path.join(sd, "values")
     try:
-        os.makedirs(vdir, mode=0o700, exist_ok=True)
+        os.makedirs(sd, mode=0o700, exist_ok=True)
     except OSError:
         pass
 
@@ -127,44 +129,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     os.environ.update(dict(env_items(read("env0", b"", True) or b"")))
     env_before = dict(os.environ)
 
-    defs = []
-    try:
-        defs = json.loads(read("defs.json") or "[]")
-    except ValueError:
-        pass
-    lost = {}
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # a class body's print must not repeat
-    try:
-        for d in defs:
-            try:
-                where = "<cell defining %s>" % ", ".join(d["names"])
-                lines = ["\n"] * (d.get("line", 1) - 1) + source_lines(d["src"])
-                linecache.cache[where] = (len(d["src"]), None, lines, where)
-                exec(compile("".join(lines), where, "exec"), ns)
-            except BaseException as e:  # a module gone since, a base class that no longer exists
-                for n in d["names"]:
-                    lost[n] = "could not be rebuilt: %s: %s" % (type(e).__name__, e)
-    finally:
-        sys.stdout.close()
-        sys.stdout, sys.stderr = out, err
-    manifest = {}
-    try:
-        manifest = json.loads(read("manifest.json") or "{}")
-    except ValueError:
-        pass
-    loaded = {}
-    for name, info in manifest.items():
-        if info.get("status") != "kept":
-            continue
-        blob = read(os.path.join("values", name + ".pkl"), None, True)
-        if blob is None:
-            lost[name] = "its saved value is missing"
-            continue
-        try:
-            ns[name] = pickle.loads(blob)
-            loaded[name] = ns[name]
-        except BaseException as e:
-            lost[name] = "could not be restored: %s: %s" % (type(e).__name__, e)
+    restore, save_state = state(P, ns, sd, users, source_lines, runtime(ns))
+    flags = restore()[2]
     before = {k: id(v) for k, v in ns.items()}
     generation = (read("gen") or "0").strip()
 
@@ -179,9 +145,9 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         body, last = tree.body, None
         if P.get("echo") and body and isinstance(body[-1], ast.Expr):
             body, last = body[:-1], body[-1]
-        code = compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec")
+        code = compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec", flags, True)
         if last is not None:
-            last = compile(ast.Expression(last.value), "<cell>", "eval")
+            last = compile(ast.Expression(last.value), "<cell>", "eval", flags, True)
         exec(code, ns)
         if last is not None:
             value = eval(last, ns)
@@ -210,130 +176,15 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         except BaseException:  # a traceback that cannot be formatted must not hide the error
             pass
 
-    def made_here(obj, name):
-        """True for a function or class that a submission's own top-level statement created,
-        also through a decorator that says what it wraps (``functools.wraps``, ``lru_cache``)."""
-        try:
-            if isinstance(obj, type):
-                return getattr(obj, "__module__", None) == "__main__" and obj.__qualname__ == name
-            for _ in range(20):
-                inner = getattr(obj, "__wrapped__", None)
-                if inner is None:
-                    break
-                obj = inner
-            code = getattr(obj, "__code__", None)
-            return getattr(obj, "__qualname__", None) == name and isinstance(code, types.CodeType) \
-                and users(code.co_filename)
-        except Exception:  # an object whose attributes misbehave is simply not a definition
-            return False
-
-    def immutable(obj, depth=0):
-        if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, range)):
-            return True
-        if isinstance(obj, (tuple, frozenset)) and depth < 3:
-            return all(immutable(x, depth + 1) for x in obj)
-        return False
-
     def changed(n):
         return n in ns and id(ns[n]) != before.get(n)
-
-    def new_definitions():
-        """Top-level imports/defs/classes of this submission (only those that ran, if it failed)."""
-        lines, text = src_lines, "".join(src_lines)
-        for node in (tree.body if tree is not None else []):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                kind = "import"
-                names = ["*" + (node.module or "") if a.name == "*" else
-                         a.asname or (a.name.split(".")[0] if isinstance(node, ast.Import) else a.name)
-                         for a in node.names]
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                kind = "class" if isinstance(node, ast.ClassDef) else "def"
-                names = [node.name]
-            else:
-                continue
-            if error is not None and not all(n.startswith("*") or changed(n) for n in names):
-                continue
-            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            if kind == "import":  # just the statement: ``log('once'); import os`` shares its line
-                stmt = ast.get_source_segment(text, node) + "\n"
-            else:  # a compound statement starts a line of its own, its decorators included
-                stmt = "".join(lines[start - 1:node.end_lineno])
-            yield {"names": names, "kind": kind, "line": start, "src": stmt}
 
     def save():
         if (read("gen") or "0").strip() != generation:
             # a submission that started after this one (this one was abandoned with Ctrl-C and
             # ran on) has saved already: its state is the newer one, keep it
             raise RuntimeError("a later submission saved the session first")
-        for nd in new_definitions():
-            for d in defs:
-                if d["kind"] != "import" and d["names"] == nd["names"]:
-                    d.update(nd)  # a redefinition keeps its place, so later classes still find it
-                    break
-            else:
-                defs.append(nd)
-
-        # keep the definitions whose names still mean what they defined
-        kept_defs, rebuilt = [], set()
-        for d in defs:
-            if d["kind"] == "import":
-                alive = [n for n in d["names"] if n.startswith("*") or n in ns]
-            else:
-                alive = [n for n in d["names"] if n in ns and made_here(ns[n], n)]
-            if alive:
-                kept_defs.append(d)
-                rebuilt.update(n for n in alive if not n.startswith("*"))
-
-        new_manifest, lost_now, pending = {}, {}, {}
-        for name, value in list(ns.items()):
-            if name.startswith("__"):
-                continue
-            kind = type(value).__name__
-            if name in rebuilt:
-                new_manifest[name] = {"type": kind, "status": "rebuilt"}
-                continue
-            if isinstance(value, types.ModuleType):  # imported inside a block, or by importlib
-                stmt = "import %s as %s\n" % (value.__name__, name) if value.__name__ != name \
-                    else "import %s\n" % name
-                kept_defs.append({"names": [name], "kind": "import", "src": stmt})
-                new_manifest[name] = {"type": "module", "status": "rebuilt"}
-                continue
-            if loaded.get(name, pending) is value and not changed(name) and immutable(value):
-                new_manifest[name] = {"type": kind, "status": "kept"}
-                continue  # unchanged immutable value: its file is still right
-            try:
-                if callable(value) and made_here(value, name):
-                    reason = "defined inside a block; define it at top level to keep it"
-                elif getattr(value, "__name__", None) == "<lambda>":
-                    reason = "a lambda cannot be kept; define it with def"
-                else:
-                    pending[name] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-                    new_manifest[name] = {"type": kind, "status": "kept"}
-                    continue
-            except BaseException as e:
-                text = str(e).splitlines()[0] if str(e) else ""
-                reason = "cannot be pickled (%s: %s)" % (type(e).__name__, text)
-            new_manifest[name] = {"type": kind, "status": "lost", "reason": reason}
-            if (manifest.get(name) or {}).get("status") != "lost" or changed(name):
-                lost_now[name] = reason
-        for name, reason in lost.items():
-            if name not in new_manifest:
-                new_manifest[name] = {"type": "?", "status": "lost", "reason": reason}
-                lost_now[name] = reason
-        for name, info in manifest.items():  # lost earlier and not bound again since: still lost
-            if name not in new_manifest and info.get("status") == "lost":
-                new_manifest[name] = info
-
-        for name, blob in pending.items():
-            write(os.path.join("values", name + ".pkl"), blob)
-        write("defs.json", json.dumps(kept_defs))
-        write("manifest.json", json.dumps(new_manifest))
-        for fname in os.listdir(vdir):
-            if fname.endswith(".pkl") and (new_manifest.get(fname[:-4]) or {}).get("status") != "kept":
-                try:
-                    os.remove(os.path.join(vdir, fname))
-                except OSError:
-                    pass
+        report = save_state(tree, src_lines, error, changed)
         try:
             write("cwd", os.getcwd() + "\n")
         except OSError:
@@ -342,8 +193,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
             write("env0", b"".join(("%s=%s\0" % kv).encode("utf-8", "surrogateescape")
                                    for kv in os.environ.items()))
         write("gen", str(int(generation) + 1 if generation.isdigit() else 1))
-        assigned = sorted(n for n in ns if not n.startswith("__") and changed(n))
-        return {"lost": lost_now, "assigned": assigned}
+        report["assigned"] = sorted(n for n in ns if not n.startswith("__") and changed(n))
+        return report
 
     # 4. save -------------------------------------------------------------------------------
     report = {"cwd": None, "saved": False, "home": os.path.expanduser("~")}
