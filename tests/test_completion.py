@@ -94,7 +94,7 @@ def test_a_probe_never_changes_state_history_log_or_transcript(start, tmp_path):
     menu(s, r"passwd\s+file")
     clear_line(s)
     s.submit("%state")
-    s.expect(r"^session \w+: 2 names$")
+    s.expect(r"^session \w+: 2 names, ")
     s.submit("%history")
     s.expect(r"import os; marker_a = 1")
     assert s.absent(r"os\.pa$") and s.absent(r"cat /etc/pas")
@@ -118,7 +118,7 @@ def test_obj_question_mark_shows_signature_and_docstring_in_the_pager(start, tmp
     s.submit("area??")
     assert "return w * h" in _wait_for(paged)
     s.submit("%state")
-    s.expect(r"^session \w+: 1 name$")  # looking is not a submission
+    s.expect(r"^session \w+: 1 name, ")  # looking is not a submission
 
 
 def _until(check, timeout: float = 15.0) -> None:

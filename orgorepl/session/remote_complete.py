@@ -339,7 +339,7 @@ class Lazy(dict):
         return dict.__contains__(self, name) or name in self.extra
 
     def __missing__(self, name):
-        if name not in self.extra:
+        if name not in self.extra or self.values_dir is None:  # None: a large value left on disk
             raise KeyError(name)
         import pickle
 
@@ -349,7 +349,12 @@ class Lazy(dict):
         return value
 
 
-def load_session(sid):
+def _lines(text):
+    parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def load_session(sid, code=""):
     """The saved session ``sid`` as a namespace, touching no file: no directory is made, nothing
     written, so a probe can never change what the next submission finds."""
     import linecache
@@ -379,6 +384,18 @@ def load_session(sid):
         if sep and key.isidentifier() and key not in ("PWD", "OLDPWD", "SHLVL", "_"):
             os.environ[key] = value
     ns = sys.modules["__main__"].__dict__
+    state, runtime = globals().get("__orgo_state"), globals().get("__orgo_runtime")
+    if state is not None and runtime is not None and os.path.exists(os.path.join(sd, "journal.json")):
+        # the session as its next submission restores it (read-only: restore writes nothing),
+        # its large values left on disk unless the text being completed names them
+        restore = state({"code": code}, ns, sd, lambda f: f.startswith("<cell"), _lines, runtime(ns))[0]
+        restore()
+        try:
+            manifest = json.loads(read("manifest.json", "{}") or "{}")
+        except ValueError:
+            manifest = {}
+        names = dict((k, v) for k, v in ns.items() if not k.startswith("__"))
+        return Lazy(names, manifest if isinstance(manifest, dict) else {}, None)
     out, err = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = open(os.devnull, "w")
     try:
@@ -405,7 +422,8 @@ def answer(request, ns=None):
     """One request (``complete`` or ``inspect``) as the JSON text of its reply."""
     try:
         if ns is None:
-            ns = load_session(request["sid"]) if request.get("sid") else {}
+            ns = load_session(request["sid"], request.get("text") or request.get("expr") or "") \
+                if request.get("sid") else {}
         cwd = os.getcwd()
         if request.get("what") == "inspect":
             reply = {"text": describe(ns, request["expr"], bool(request.get("source")))}
