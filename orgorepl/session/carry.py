@@ -15,6 +15,7 @@ from orgorepl import outcome as oc
 from orgorepl.modes import Mode
 from orgorepl.protocol import BashResult, ExecResult
 from orgorepl.session import bash_cell, python_state
+from orgorepl.session.oneshot_python import OneShotCell, unwrap_oneshot, wrap_oneshot
 from orgorepl.session.python_state import CellOutcome, StateReport
 
 SESSION_ID_CHARS = set("0123456789abcdef")
@@ -28,6 +29,7 @@ def valid_session_id(text: str) -> bool:
 class PythonRequest:
     code: str  # what goes in the /exec body
     cell: python_state.StatefulCell | None  # None when stateless
+    oneshot: OneShotCell | None = None  # stateless but wrapped (``orgorepl exec``)
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,21 @@ class RemoteSession:
     home: str | None = None  # the remote HOME, to shorten cwd to ~ like a shell prompt
     moved_to: str | None = None  # a live shell's cwd that the next Python submission starts in
     used: bool = False  # a stateful submission has run: there is something to resume
+    oneshot: bool = False  # stateless Python still wrapped, for its traceback and stderr (``exec``)
 
     def python(self, code: str, *, echo: bool = True, width: int = 0) -> PythonRequest:
         if not self.stateful:
+            if self.oneshot:
+                wrapped = wrap_oneshot(code)
+                return PythonRequest(code=wrapped.program, cell=None, oneshot=wrapped)
             return PythonRequest(code=code, cell=None)
         cwd, self.moved_to = self.moved_to, None
         cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd, width=width)
         return PythonRequest(code=cell.program, cell=cell)
 
     def python_done(self, request: PythonRequest, result: ExecResult) -> CellOutcome:
+        if request.oneshot is not None:
+            return unwrap_oneshot(request.oneshot, result)
         if request.cell is None:
             return CellOutcome(output=result.output, traceback=None, success=result.success,
                                error=result.error, error_type=result.error_type, timeout=result.timeout)
@@ -71,6 +79,7 @@ class RemoteSession:
         cell = self.python_done(request, result)
         builder = oc.OutcomeBuilder(Mode.PYTHON)
         builder.feed(cell.output, oc.Stream.STDOUT)
+        builder.feed(_line_start(cell.output, cell.stderr), oc.Stream.STDERR)
         return builder.finish(
             oc.python_status(success=cell.success, timed_out=cell.timeout),
             error_type=cell.error_type, error=cell.error, traceback=cell.traceback,
@@ -143,6 +152,11 @@ except FileNotFoundError:
 _RESET = """import os, shutil
 shutil.rmtree(os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}), ignore_errors=True)
 """
+
+
+def _line_start(output: str, stderr: str) -> str:
+    """stderr as shown after stdout: on a line of its own."""
+    return "\n" + stderr if stderr and output and not output.endswith("\n") else stderr
 
 
 @dataclass(frozen=True)

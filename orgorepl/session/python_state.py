@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orgorepl.protocol import ExecResult
+from orgorepl.session.capture import take_stderr
 
 MARK_PREFIX = "\x1e__orgorepl_"  # every marker starts so; the rest is the cell's nonce
 
@@ -80,6 +81,7 @@ class CellOutcome:
     error_type: str | None
     timeout: bool
     state: StateReport = StateReport()
+    stderr: str = ""  # what the run wrote to stderr (fd 2), which the wrapper brought back
 
 
 def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | None = None,
@@ -96,6 +98,7 @@ def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | N
 
 def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
     output, report = _take_trailer(result.output, cell.mark)
+    output, stderr = take_stderr(output, cell.mark)
     output, traceback_text = _take_block(output, cell.mark)
     if not report.arrived:
         output = _drop_cut_marker(output, cell.mark)
@@ -107,6 +110,7 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
         error_type=result.error_type,
         timeout=result.timeout,
         state=report,
+        stderr=stderr,
     )
 
 

@@ -20,6 +20,9 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
    ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
    ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
    where the repr is made;
+   While it runs, file descriptor 2 goes to a temporary file; what arrived there is written
+   afterwards in a marked block (``\\n<mark>2>LENGTH\\n`` TEXT ``<mark>2<\\n``, see capture.py):
+   the service documents stdout only;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save: definitions this submission made, every picklable value (one file per name, so an
    unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
@@ -169,11 +172,36 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     generation = (read("gen") or "0").strip()
 
     # 2. run --------------------------------------------------------------------------------
+    def capture():
+        """Point file descriptor 2 (``sys.stderr``, ``warnings``, ``logging``, child processes)
+        at an anonymous file for the run; returns how to put it back and take what came."""
+        try:
+            sys.stderr.flush()
+            fd, saved = os.memfd_create("stderr"), os.dup(2)
+            os.dup2(fd, 2)
+        except Exception:  # no memfd (not Linux), or a stderr that is gone: left as it is
+            return lambda: ""
+
+        def stop():
+            for stream in (sys.stderr, sys.__stderr__):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            with open(fd, "rb") as f:
+                f.seek(0)
+                return f.read().decode("utf-8", "backslashreplace")
+
+        return stop
+
     src = P["code"]
     src_lines = source_lines(src)
     linecache.cache["<cell>"] = (len(src), None, src_lines, "<cell>")
     error = None
     tree = None
+    stop_capture = capture()
     try:
         tree = ast.parse(src, "<cell>")
         body, last = tree.body, None
@@ -195,6 +223,9 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         out.flush()
     except Exception:
         pass
+    stderr_text = stop_capture()
+    if stderr_text:  # the service returns stdout only: stderr travels in it, framed (capture.py)
+        emit("\n%s2>%d\n%s%s2<\n" % (P["mark"], len(stderr_text), stderr_text, P["mark"]))
     if error is not None and not isinstance(error, SystemExit):
         try:
             if isinstance(error, SyntaxError) and error.filename == "<cell>" and not error.text \
