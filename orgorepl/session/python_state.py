@@ -57,6 +57,7 @@ class StatefulCell:
     mark: str  # the prefix of the traceback block's lines and of the trailer: unique per cell
     code: str  # the user's submission as typed
     echo: bool = True
+    token: str = ""  # names the submission to the session (a Ctrl-C marks it abandoned)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class StateReport:
     lost: dict[str, str] = field(default_factory=dict)
     assigned: tuple[str, ...] = ()
     error: str | None = None
+    late: bool = False  # a submission given up with Ctrl-C had saved before the computer was told
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,20 @@ class CellOutcome:
 
 
 def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | None = None,
-                  width: int = 0) -> StatefulCell:
+                  width: int = 0, abandon: tuple[str, ...] = ()) -> StatefulCell:
     """``cwd``: start there rather than where the session last was (a live shell moved since).
-    ``width``: the echoed value is pretty-printed to it there, where its repr is made."""
-    mark = f"{MARK_PREFIX}{secrets.token_hex(8)}__:"
-    params = {"sid": session_id, "code": code, "echo": echo, "mark": mark, "cwd": cwd}
+    ``width``: the echoed value is pretty-printed to it there, where its repr is made.
+    ``abandon``: tokens of submissions given up with Ctrl-C that the computer was not told of."""
+    token = secrets.token_hex(8)
+    mark = f"{MARK_PREFIX}{token}__:"
+    params: dict[str, object] = {"sid": session_id, "code": code, "echo": echo, "mark": mark, "cwd": cwd,
+                                 "token": token}
     if width:
         params["width"] = width
+    if abandon:
+        params["abandon"] = list(abandon)
     program = _remote_source() + f"__orgo_main({params!r})\n"
-    return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo))
+    return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo), token=token)
 
 
 def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
@@ -142,6 +149,7 @@ def _take_trailer(output: str, mark: str) -> tuple[str, StateReport]:
         lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
         assigned=tuple(str(n) for n in data.get("assigned") or ()),
         error=data.get("error") if isinstance(data.get("error"), str) else None,
+        late=data.get("late") is True,
     )
     return output[:at] + output[end + 1:], report
 

@@ -196,6 +196,29 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
 
         return stop
 
+    def locked(action):
+        """``action()`` holding the session's lock, so marking a submission abandoned and its save
+        never interleave (the lock goes with the process, also when it is killed)."""
+        try:
+            import fcntl
+
+            lock = open(os.path.join(sd, "lock"), "a")
+        except (ImportError, OSError):
+            return action()
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return action()
+
+    def mark_abandoned():
+        """Mark the submissions the client gave up (Ctrl-C) and could not tell the computer about
+        then; True if one of them has saved already (it finished before this one started)."""
+        os.makedirs(os.path.join(sd, "abandoned"), exist_ok=True)
+        for t in P["abandon"]:
+            open(os.path.join(sd, "abandoned", t), "w").close()
+        return read("saved_by") in P["abandon"]
+
+    late = bool(P.get("abandon")) and locked(mark_abandoned)
+
     src = P["code"]
     src_lines = source_lines(src)
     linecache.cache["<cell>"] = (len(src), None, src_lines, "<cell>")
@@ -382,8 +405,19 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         report["cwd"] = os.getcwd()
     except OSError:
         pass
+    def save_unless_abandoned():
+        """The rule of Ctrl-C: a submission the client gave up never changes the session."""
+        mark = os.path.join(sd, "abandoned", P["token"])
+        if os.path.exists(mark):
+            os.remove(mark)
+            raise RuntimeError("interrupted (Ctrl-C): it does not change the session")
+        done = save()
+        write("saved_by", P["token"])
+        return done
+
+    report["late"] = late
     try:
-        report.update(save())
+        report.update(locked(save_unless_abandoned))
         report["saved"] = True
     except BaseException as e:
         report["error"] = "%s: %s" % (type(e).__name__, e)
