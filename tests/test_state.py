@@ -280,6 +280,22 @@ def test_ctrl_c_unreachable_until_it_finished_is_said(sess, client, computer_id)
     assert python_notes(sess.py("zz"), stateful=True) == []
 
 
+def test_open_file_keeps_its_data_and_uncommitted_sqlite_rows_are_said_lost(sess):
+    """Issue 14, cause 5: the interpreter flushes open files at its end (the emulator's default
+    executor too); sqlite rows not committed go with their connection, and a note says so."""
+    out = sess.py("f = open('p.txt','w'); f.write('a')")
+    assert "not kept: f" in " ".join(python_notes(out, stateful=True))
+    assert sess.py("print(open('p.txt').read())").output == "a\n"
+    out = sess.py("import sqlite3\nconn = sqlite3.connect('t14.db')\nconn.execute('create table t(x)')\n"
+                  "conn.execute('insert into t values (1)')\nNone")
+    assert "conn: rows not committed are lost with the connection when the submission ends " \
+           "(call conn.commit())" in python_notes(out, stateful=True)
+    assert sess.py("print(sqlite3.connect('t14.db').execute('select count(*) from t').fetchone())").output \
+        == "(0,)\n"
+    out = sess.py("c2 = sqlite3.connect('t14.db')\nc2.execute('insert into t values (2)')\nc2.commit()\nNone")
+    assert not any("rows not committed" in n for n in python_notes(out, stateful=True))
+
+
 def test_an_import_sharing_a_line_with_a_side_effect_is_rebuilt_alone(sess, tmp_path):
     target = tmp_path / "log.txt"
     sess.py(f"open({str(target)!r}, 'a').write('once\\n'); import os.path as osp")

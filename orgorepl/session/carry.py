@@ -249,6 +249,9 @@ def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
                 "cut): %state shows what the session holds now"]
     if state.late:
         notes.append(LATE_NOTE)
+    for name in state.uncommitted:
+        notes.append(f"{name}: rows not committed are lost with the connection when the submission ends "
+                     f"(call {name}.commit())")
     if not state.saved:
         return [*notes, f"the session state could not be saved ({state.error}); it is as it was before"]
     for name, reason in sorted(state.lost.items()):

@@ -72,6 +72,7 @@ class StateReport:
     assigned: tuple[str, ...] = ()
     error: str | None = None
     late: bool = False  # a submission given up with Ctrl-C had saved before the computer was told
+    uncommitted: tuple[str, ...] = ()  # sqlite3 connections whose open transaction ends with the run
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def _take_trailer(output: str, mark: str) -> tuple[str, StateReport]:
         assigned=tuple(str(n) for n in data.get("assigned") or ()),
         error=data.get("error") if isinstance(data.get("error"), str) else None,
         late=data.get("late") is True,
+        uncommitted=tuple(str(n) for n in data.get("uncommitted") or ()),
     )
     return output[:at] + output[end + 1:], report
 

@@ -416,6 +416,9 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         return done
 
     report["late"] = late
+    if "sqlite3" in sys.modules:  # its rows not committed go when the connection does, at the end
+        report["uncommitted"] = sorted(n for n, v in ns.items() if type(v).__module__ == "sqlite3"
+                                       and getattr(v, "in_transaction", False) is True)
     try:
         report.update(locked(save_unless_abandoned))
         report["saved"] = True
