@@ -22,9 +22,7 @@ def __orgo_run(P, clean=False):  # noqa: N802 - the name is reserved; it removes
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_run")
         return type(self)(self.__code__, {"__builtins__": sys.modules["builtins"]})(P, True)
-    import linecache
     import os
-    import traceback
 
     ns = sys.modules["__main__"].__dict__
     out = sys.stdout
@@ -68,9 +66,6 @@ def __orgo_run(P, clean=False):  # noqa: N802 - the name is reserved; it removes
         return stop
 
     src = P["code"]
-    parts = src.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-    linecache.cache["<cell>"] = (len(src), None, lines, "<cell>")
     error = None
     stop = capture()
     try:
@@ -85,7 +80,13 @@ def __orgo_run(P, clean=False):  # noqa: N802 - the name is reserved; it removes
     if text:
         emit("\n%s2>%d\n%s%s2<\n" % (P["mark"], len(text), text, P["mark"]))
     if error is not None and not isinstance(error, SystemExit):
-        try:
+        try:  # imported only now: ``traceback`` costs a run that succeeds several milliseconds
+            import linecache
+            import traceback
+
+            parts = src.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+            linecache.cache["<cell>"] = (len(src), None, lines, "<cell>")
             tb = error.__traceback__
             while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
                 tb = tb.tb_next
