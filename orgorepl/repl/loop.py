@@ -209,7 +209,7 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
                 lambda c, cancelled: submit(c.client, c.computer.id, self.remote, code, cancelled=cancelled),
                 phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
         if not finished:
-            if code.mode is Mode.PYTHON:
+            if code.mode is Mode.PYTHON and job.sent:
                 self.tell_abandoned(self.remote)
             return oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
         if isinstance(job.error, NotConnected):

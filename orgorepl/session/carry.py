@@ -184,7 +184,8 @@ except FileNotFoundError:
 """
 
 # Marks submissions abandoned, holding the lock the wrapper saves under (remote_python.py).
-_ABANDON = """import os
+_ABANDON = """# __orgorepl_abandon_: submissions given up with Ctrl-C must not change the session
+import os
 d = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r})
 os.makedirs(os.path.join(d, "abandoned"), exist_ok=True)
 with open(os.path.join(d, "lock"), "a") as lock:
