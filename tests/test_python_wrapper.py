@@ -309,7 +309,7 @@ def test_program_text_is_small_and_plain_python_38():
     """The program goes with every submission: it is sent without docstrings and comments."""
     empty = python_state.wrap_stateful("", "0123abcd").program
     print(f"\nwrapper program: {len(empty)} characters for an empty submission")
-    assert len(empty) < 12_000  # 10.5 KB before stderr came back and Ctrl-C was marked (issue 14)
+    assert len(empty) < 12_500  # 10.5 KB before stderr, the Ctrl-C marks and the sqlite note (issue 14)
     source = Path(python_state.__file__).with_name("remote_python.py").read_text(encoding="utf-8")
     assert len(empty) < 0.75 * len(source)
     assert not any(line.lstrip().startswith("#") for line in empty.splitlines())
@@ -467,3 +467,11 @@ def test_one_shot_result_fields_are_those_of_the_bare_code(client, computer_id, 
     plain = run_plain(client, computer_id, code)
     assert (out.success, out.error_type, out.output) == (plain.success, plain.error_type, plain.output)
     assert (out.error or "").replace("<cell>", "<string>") == (plain.error or "")
+
+
+def test_a_run_that_closes_stderr_still_saves(client, computer_id):
+    session = RemoteSession()
+    code = "import os, sys\nprint('x', file=sys.stderr)\nos.close(2)\nkept = 1"
+    out = run(client, computer_id, code, session=session)
+    assert out.output == "" and out.success and out.state.saved
+    assert run(client, computer_id, "print(kept)", session=session).output == "1\n"

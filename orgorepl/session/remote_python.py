@@ -188,11 +188,14 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
                     stream.flush()
                 except Exception:
                     pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            with open(fd, "rb") as f:
-                f.seek(0)
-                return f.read().decode("utf-8", "backslashreplace")
+            try:  # the user's code may have closed either descriptor
+                os.dup2(saved, 2)
+                os.close(saved)
+                with open(fd, "rb") as f:
+                    f.seek(0)
+                    return f.read().decode("utf-8", "backslashreplace")
+            except Exception:
+                return ""
 
         return stop
 

@@ -57,11 +57,14 @@ def __orgo_run(P, clean=False):  # noqa: N802 - the name is reserved; it removes
                     stream.flush()
                 except Exception:
                     pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            with open(fd, "rb") as f:
-                f.seek(0)
-                return f.read().decode("utf-8", "backslashreplace")
+            try:  # the user's code may have closed either descriptor
+                os.dup2(saved, 2)
+                os.close(saved)
+                with open(fd, "rb") as f:
+                    f.seek(0)
+                    return f.read().decode("utf-8", "backslashreplace")
+            except Exception:
+                return ""
 
         return stop
 
