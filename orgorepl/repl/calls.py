@@ -106,7 +106,7 @@ class SpinnerCalls:
         if job is not None:
             job.set_phase(text)
 
-    def tell_abandoned(self, remote: RemoteSession) -> None:
+    def tell_abandoned(self, remote: RemoteSession, computer_id: str | None = None) -> None:
         """A stateful Python submission was given up with Ctrl-C: tell the computer at once, in
         the background, that it must not change the session (issue 14).  If the computer cannot
         be reached now, the session keeps the mark and the next submission carries it."""
@@ -120,7 +120,7 @@ class SpinnerCalls:
 
         def send() -> None:
             try:
-                result = connection.client.exec(connection.computer.id, program, 10)
+                result = connection.client.exec(computer_id or connection.computer.id, program, 10)
             except Exception:  # unreachable, refused: the next submission carries the mark
                 return
             if result.success:

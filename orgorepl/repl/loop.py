@@ -231,6 +231,8 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
             results: list[fanout.TargetResult] = job.result
             return results
         if not finished:
+            for target in targets if code.mode is Mode.PYTHON and job.sent else ():
+                self.tell_abandoned(target.session, target.computer.id)
             failure = oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
         else:
             failure = oc.failed(code.mode, job.error or errors.OrgoError("no result"), duration=job.elapsed())
