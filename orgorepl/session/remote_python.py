@@ -20,13 +20,16 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
    ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
    ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
    where the repr is made;
-   While it runs, file descriptor 2 goes to a temporary file; what arrived there is written
+   While it runs, file descriptor 2 goes to an anonymous file; what arrived there is written
    afterwards in a marked block (``\\n<mark>2>LENGTH\\n`` TEXT ``<mark>2<\\n``, see capture.py):
    the service documents stdout only;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save: definitions this submission made, every picklable value (one file per name, so an
    unchanged immutable value is not written again), and a manifest saying what is kept, rebuilt
-   or lost and why; write the cwd and environment back; print one trailer line (JSON);
+   or lost and why; write the cwd and environment back; print one trailer line (JSON).  The save
+   holds the session's lock and does not happen at all if the client marked this submission
+   abandoned (Ctrl-C: ``abandoned/TOKEN``, written by carry.py's mark or by the next submission's
+   ``P["abandon"]``): a submission the user gave up never changes the session;
 5. re-raise the user's exception, so the API reports ``success``, ``error`` and ``error_type``
    exactly as for the bare code.  A timeout kills the process before step 4: the state from before
    the submission stays, since every file is replaced by rename, never rewritten in place.
@@ -215,9 +218,12 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     def mark_abandoned():
         """Mark the submissions the client gave up (Ctrl-C) and could not tell the computer about
         then; True if one of them has saved already (it finished before this one started)."""
-        os.makedirs(os.path.join(sd, "abandoned"), exist_ok=True)
-        for t in P["abandon"]:
-            open(os.path.join(sd, "abandoned", t), "w").close()
+        try:
+            os.makedirs(os.path.join(sd, "abandoned"), exist_ok=True)
+            for t in P["abandon"]:
+                open(os.path.join(sd, "abandoned", t), "w").close()
+        except OSError:  # the session's directory is unusable: its save will say so
+            pass
         return read("saved_by") in P["abandon"]
 
     late = bool(P.get("abandon")) and locked(mark_abandoned)
@@ -408,6 +414,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         report["cwd"] = os.getcwd()
     except OSError:
         pass
+
     def save_unless_abandoned():
         """The rule of Ctrl-C: a submission the client gave up never changes the session."""
         mark = os.path.join(sd, "abandoned", P["token"])
