@@ -314,3 +314,18 @@ def test_decorated_definitions_carry_over(sess):
     assert (out.output, out.state.lost) == ("<b> 144\n", {})
     assert sess.state()["square"].status == "rebuilt"
     assert sess.py("print(square(3), square.cache_info().currsize)").output == "9 1\n"
+
+
+def test_the_mark_of_ctrl_c_clears_marks_of_runs_long_over(sess, client, computer_id, emulator):
+    import os
+    import time
+
+    sess.py("x = 1")
+    marks = emulator.computers[0].home / ".orgorepl" / "sessions" / sess.s.session_id / "abandoned"
+    marks.mkdir(exist_ok=True)
+    (marks / ("0" * 16)).write_text("")
+    old = time.time() - 3600
+    os.utime(marks / ("0" * 16), (old, old))
+    sess.s.in_flight = "1" * 16  # as if a submission were running
+    assert client.exec(computer_id, sess.s.abandon(), 10).success
+    assert sorted(p.name for p in marks.iterdir()) == ["1" * 16]

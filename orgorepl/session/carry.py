@@ -185,7 +185,7 @@ except FileNotFoundError:
 
 # Marks submissions abandoned, holding the lock the wrapper saves under (remote_python.py).
 _ABANDON = """# __orgorepl_abandon_: submissions given up with Ctrl-C must not change the session
-import os
+import os, time
 d = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r})
 os.makedirs(os.path.join(d, "abandoned"), exist_ok=True)
 with open(os.path.join(d, "lock"), "a") as lock:
@@ -196,6 +196,12 @@ with open(os.path.join(d, "lock"), "a") as lock:
         pass
     for token in {tokens!r}:
         open(os.path.join(d, "abandoned", token), "w").close()
+    for name in os.listdir(os.path.join(d, "abandoned")):  # of runs long over (300 s at most)
+        try:
+            if os.path.getmtime(os.path.join(d, "abandoned", name)) < time.time() - 900:
+                os.remove(os.path.join(d, "abandoned", name))
+        except OSError:
+            pass
 """
 
 _RESET = """import os, shutil
