@@ -300,7 +300,7 @@ def _info(ctx: CommandContext, args: str) -> CommandResult:
         rows.append(("session", f"{ctx.session_id} (live: a persistent shell and interpreter; {leave}, "
                                 f"orgorepl --live --resume {ctx.session_id} takes it over)"))
     elif ctx.session_id:
-        how = "state carried" if ctx.stateful else "stateless: submissions sent raw"
+        how = "state carried" if ctx.stateful else "stateless: submissions sent raw, stderr may be dropped"
         rows.append(("session", f"{ctx.session_id} ({how}; resume with orgorepl --resume {ctx.session_id})"))
     rows.append(("timeouts", ", ".join(f"{m.value} {ctx.timeouts[m]}s" for m in Mode)))
     width = max(len(k) for k, _ in rows)
@@ -388,7 +388,8 @@ def _stateless(ctx: CommandContext, args: str) -> CommandResult:
         return CommandResult(text="%stateless wants on or off", error=True)
     stateful = word == "off"
     text = ("state is carried between submissions again" if stateful else
-            "stateless: submissions go to the API exactly as typed (no echo, nothing carried)")
+            "stateless: submissions go to the API exactly as typed (no echo, nothing carried; "
+            "stderr may be dropped by the service)")
     return CommandResult(text=text, effects=(SetStateful(stateful),))
 
 

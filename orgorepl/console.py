@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from orgorepl.outcome import Outcome, Status
+from orgorepl.outcome import Outcome, Status, Stream
 from orgorepl.render.sanitize import sanitize
 from orgorepl.render.verdict import status_line
 
@@ -94,13 +94,24 @@ class Console:
         self.stderr.write(text if text.endswith("\n") else text + "\n")
         self.stderr.flush()
 
+    def _remote_stderr(self, text: str) -> None:
+        if not text:
+            return
+        self._clear_status()
+        if self.stderr_isatty:
+            text = sanitize(text, keep_sgr=self.color)
+        self.stderr.write(text)
+        self.stderr.flush()
+
     def report(self, outcome: Outcome) -> int:
         """A submission's outcome on plain streams; returns its exit status.
 
         The output goes to stdout (every byte, for a pipe); the verdict to stderr: a traceback as
         a script's stderr shows it, one line for anything else with news, nothing for a bash exit
-        code (the exit status says it, as a shell does)."""
-        self.out(outcome.output)
+        code (the exit status says it, as a shell does).  What the run wrote to stderr, when the
+        wrapper brought it back, goes to stderr, as it would from a local script."""
+        self.out("".join(p.text for p in outcome.pieces if p.stream is not Stream.STDERR))
+        self._remote_stderr("".join(p.text for p in outcome.pieces if p.stream is Stream.STDERR))
         if outcome.status in (Status.REFUSED, Status.UNREACHABLE):
             self.error(outcome.error or outcome.verdict)  # the client error's own line, as any command says it
         elif outcome.status is Status.ERROR and outcome.traceback:

@@ -259,8 +259,13 @@ def as_json(outcome: Outcome) -> dict[str, object]:
     if outcome.mode is Mode.BASH:
         return {"output": outcome.output, "exit_code": outcome.exit_code,
                 "success": outcome.status is not Status.UNKNOWN, "timeout": outcome.status is Status.TIMEOUT}
-    return {"output": outcome.output, "success": outcome.ok, "error": outcome.error,
-            "error_type": outcome.error_type, "timeout": outcome.status is Status.TIMEOUT}
+    stdout = "".join(p.text for p in outcome.pieces if p.stream is not Stream.STDERR)
+    fields: dict[str, object] = {"output": stdout, "success": outcome.ok, "error": outcome.error,
+                                 "error_type": outcome.error_type, "timeout": outcome.status is Status.TIMEOUT}
+    stderr = "".join(p.text for p in outcome.pieces if p.stream is Stream.STDERR)
+    if stderr:  # brought back by the wrapper; the API's own answer has no such field
+        fields["stderr"] = stderr
+    return fields
 
 
 @dataclass(frozen=True)

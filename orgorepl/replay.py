@@ -253,8 +253,24 @@ def _run_one(conn: Connection, remote: RemoteSession, sub: Submission, timeout: 
         return submit(conn.client, conn.computer.id, remote, code, cancelled=cancelled)
 
     outcome = _call(work, screen, input, f"{sub.mode.value} on {conn.computer.name}", code) if wait else work()
+    if outcome.status is oc.Status.INTERRUPTED and outcome.sent and sub.mode is Mode.PYTHON:
+        _tell_abandoned(conn, remote)
     screen.print(render_outcome(outcome, color=screen.color))
     return Entry.from_outcome(sub.source, outcome, target=conn.computer.name, started_at=started_at)
+
+
+def _tell_abandoned(conn: Connection, remote: RemoteSession) -> None:
+    """The interrupted submission must not change the session: mark it on the computer now (if
+    that fails, the next submission carries the mark)."""
+    program = remote.abandon()
+    if program is None:
+        return
+    tokens = list(remote.untold)
+    try:
+        if conn.client.exec(conn.computer.id, program, 10).success:
+            remote.told(tokens)
+    except errors.OrgoError:
+        pass
 
 
 def _call(work: Callable[[Callable[[], bool]], Outcome], screen: _Screen, input: Input | None, phase: str,

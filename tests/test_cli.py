@@ -37,11 +37,27 @@ def test_exec_prints_output_and_exits_zero(orgorepl_cmd, env):
     assert (p.returncode, p.stdout, p.stderr) == (0, "42\n", "")
 
 
-def test_exec_remote_exception_is_one_line_on_stderr_and_status_1(orgorepl_cmd, env):
+def test_exec_remote_exception_is_the_full_traceback_on_stderr_and_status_1(orgorepl_cmd, env):
+    """Issue 14, cause 8: the traceback the REPL shows, not only its last line."""
     p = run(orgorepl_cmd, ["exec", "print('before'); 1/0"], env)
     assert p.returncode == ExitStatus.REMOTE_EXCEPTION
     assert p.stdout == "before\n"
-    assert p.stderr.strip() == "ZeroDivisionError: division by zero"
+    assert p.stderr.startswith("Traceback (most recent call last):\n  File \"<cell>\", line 1, in <module>\n")
+    assert p.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert "orgo" not in p.stderr
+
+
+def test_exec_remote_stderr_goes_to_stderr(orgorepl_cmd, env):
+    """Issue 14, cause 7: print(file=sys.stderr), warnings, logging and a child's stderr."""
+    code = ("import sys, subprocess, warnings, logging\nprint('out')\nprint('err', file=sys.stderr)\n"
+            "warnings.warn('careful')\nlogging.warning('logged')\n"
+            "subprocess.run(['sh', '-c', 'echo child >&2'])")
+    p = run(orgorepl_cmd, ["exec", code], env)
+    assert (p.returncode, p.stdout) == (0, "out\n")
+    assert p.stderr.startswith("err\n<cell>:4: UserWarning: careful\n")
+    assert p.stderr.endswith("WARNING:root:logged\nchild\n")
+    data = json.loads(run(orgorepl_cmd, ["exec", "--json", code], env).stdout)
+    assert data["output"] == "out\n" and data["stderr"] == p.stderr
 
 
 def test_exec_timeout_is_124(orgorepl_cmd, env):

@@ -252,6 +252,12 @@ def real_messages(tmp_path: Path) -> list[str]:
     found.append(_status_line(render_bash(bash_outcome("x\n", 137), timeout=5, elapsed=0.1)))
     found.append(_status_line(render_bash(bash_outcome("x\n", None, success=False), timeout=5, elapsed=0.1)))
     found += python_notes(timed_out, stateful=True)
+    from orgorepl.session.python_state import StateReport
+
+    ctrl_c = SimpleNamespace(output="", traceback=None, success=True, error=None, error_type=None,
+                             timeout=False, state=StateReport(arrived=True, saved=True, late=True,
+                                                              uncommitted=("conn",)))
+    found += python_notes(ctrl_c, stateful=True)
     return found
 
 

@@ -168,3 +168,19 @@ def test_unknown_executor_or_containment_is_refused(tmp_path):
         EmbeddedEmulator(data_dir=tmp_path, executor="thread").start()
     with pytest.raises(ValueError, match="containment mode"):
         EmbeddedEmulator(data_dir=tmp_path, containment="docker").start()
+
+
+def test_open_files_are_flushed_when_the_run_ends(pair):
+    """Issue 14, cause 5: an interpreter flushes what is still open on its way out, so does a
+    forked child.  (A file only reachable from a reference cycle is lost by both alike.)"""
+    cases = {
+        "p.txt": "f = open('p.txt','w'); f.write('a')",
+        "q.txt": "class Holder:\n    pass\nh = Holder()\nh.f = open('q.txt', 'w')\nh.f.write('b')",
+        "r.txt": "import io\nb = open('r.txt', 'wb')\nb.write(b'c')",
+    }
+    expected = {"p.txt": "a", "q.txt": "b", "r.txt": "c"}
+    for executor, emu in pair.items():
+        for name, code in cases.items():
+            assert run(emu, code)["success"]
+            body = run(emu, f"print(repr(open({name!r}).read()))")
+            assert body["output"] == repr(expected[name]) + "\n", (executor, name, body)

@@ -101,8 +101,10 @@ def submit_and_read(s: Session, mode: Mode, text: str, timeout: float = 20) -> l
 
 def submissions(srv, endpoint: str) -> int:
     """Requests to ``endpoint`` ("POST path") that carry a submission: a completion probe (typing
-    ``(`` asks for the callee's signature) is a request of its own, marked as one, not counted."""
-    return sum(1 for r in srv.requests_to(*endpoint.split(" ")) if b"__orgorepl_probe_" not in r.body)
+    ``(`` asks for the callee's signature) and the mark of a submission given up with Ctrl-C (so
+    that it does not change the session) are requests of their own, marked as such, not counted."""
+    return sum(1 for r in srv.requests_to(*endpoint.split(" "))
+               if b"__orgorepl_probe_" not in r.body and b"__orgorepl_abandon_" not in r.body)
 
 
 def run_both_modes(s: Session, srv: FaultServer, fault_reply, says: str, tag: str) -> None:

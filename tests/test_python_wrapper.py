@@ -309,7 +309,7 @@ def test_program_text_is_small_and_plain_python_38():
     """The program goes with every submission: it is sent without docstrings and comments."""
     empty = python_state.wrap_stateful("", "0123abcd").program
     print(f"\nwrapper program: {len(empty)} characters for an empty submission")
-    assert len(empty) < 14_000  # all three parts, compressed (the state half carries issue 14)
+    assert len(empty) < 16_000  # all three parts, compressed (state, stderr, Ctrl-C marks: issue 14)
     source = "".join(Path(python_state.__file__).with_name(name).read_text(encoding="utf-8")
                      for name in ("remote_python.py", "remote_state.py", "remote_runtime.py"))
     assert len(empty) < 0.75 * len(source)
@@ -320,6 +320,11 @@ def test_program_text_is_small_and_plain_python_38():
     ast.parse(text, feature_version=(3, 8))
     one = python_state.wrap_stateful("x = 1", "0123abcd").program
     assert len(one) - len(empty) == len(repr("x = 1")) - len(repr(""))
+    from orgorepl.session.oneshot_python import wrap_oneshot
+
+    oneshot = wrap_oneshot("").program
+    assert len(oneshot) < 2_500 and not any(line.lstrip().startswith("#") for line in oneshot.splitlines())
+    ast.parse(oneshot, feature_version=(3, 8))
 
 
 def test_each_cell_gets_its_own_marker():
@@ -393,3 +398,84 @@ def test_unwrap_ignores_another_cells_marker():
     text = f"\n{m}>\nTB\n{m}<\n\n{m}{TRAILER}\n\n{MARK_PREFIX}{not_second}"
     outcome = _done(session, second, text)
     assert (outcome.output, outcome.traceback, outcome.state.arrived) == (text, None, False)
+
+
+# --------------------------------------------------------------------------------------------
+# issue 14, cause 7: stderr comes back, apart from stdout (the service returns stdout only)
+
+STDERR_CASES = {
+    "print": ("import sys\nprint('to err', file=sys.stderr)", "to err\n"),
+    "warnings": ("import warnings\nwarnings.warn('careful')", "UserWarning: careful"),
+    "logging": ("import logging\nlogging.warning('logged')", "WARNING:root:logged\n"),
+    "child": ("import subprocess\nsubprocess.run(['sh', '-c', 'echo from child >&2'])", "from child\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STDERR_CASES))
+def test_stderr_of_a_stateful_submission_comes_back_apart(client, computer_id, name):
+    code, expected = STDERR_CASES[name]
+    out = run(client, computer_id, "print('out')\n" + code + "\nNone")
+    assert out.output == "out\n"
+    assert expected in out.stderr
+    assert MARK_PREFIX not in out.stderr and out.state.arrived and out.state.saved
+
+
+@pytest.mark.parametrize("name", sorted(STDERR_CASES))
+def test_stderr_of_a_one_shot_submission_comes_back_apart(client, computer_id, name):
+    code, expected = STDERR_CASES[name]
+    session = RemoteSession(stateful=False, oneshot=True)
+    request = session.python("print('out')\n" + code)
+    outcome = session.python_outcome(request, client.exec(computer_id, request.code, 10))
+    assert [(p.stream.value, p.text) for p in outcome.pieces][0] == ("stdout", "out\n")
+    assert expected in "".join(p.text for p in outcome.pieces if p.stream.value == "stderr")
+    assert outcome.ok
+
+
+def test_stderr_shares_no_line_with_stdout_and_survives_an_exception(client, computer_id):
+    from orgorepl.outcome import Stream
+
+    session = RemoteSession()
+    request = session.python("import sys\nprint('partial', end='')\nprint('oops', file=sys.stderr)\n1/0")
+    outcome = session.python_outcome(request, client.exec(computer_id, request.code, 10))
+    assert [(p.stream, p.text) for p in outcome.pieces] == [(Stream.STDOUT, "partial"), (Stream.STDERR, "\noops\n")]
+    assert outcome.error_type == "ZeroDivisionError" and "1/0" in outcome.traceback
+
+
+def test_without_the_wrapper_stderr_is_dropped(client, computer_id):
+    """Why the wrapper carries it: the API (and the emulator) return stdout only."""
+    assert run_plain(client, computer_id, "import sys\nprint('e', file=sys.stderr)").output == ""
+
+
+# issue 14, cause 8: one-shot ``exec`` gets the REPL's full traceback (the wrapper, without state)
+
+def test_one_shot_exec_has_the_full_traceback_and_no_state(client, computer_id, tmp_path):
+    session = RemoteSession(stateful=False, oneshot=True)
+    request = session.python("print('before')\ndef f():\n    return 1 / 0\n\nf()")
+    out = session.python_done(request, client.exec(computer_id, request.code, 10))
+    assert out.output == "before\n"
+    assert (out.success, out.error_type, out.error) == (False, "ZeroDivisionError", "division by zero")
+    assert '  File "<cell>", line 5, in <module>\n    f()\n' in out.traceback
+    assert '  File "<cell>", line 3, in f\n    return 1 / 0\n' in out.traceback
+    assert frames(out.traceback) == ["<cell>", "<cell>"] and "orgo" not in out.traceback
+    assert not out.state.arrived  # nothing saved: the next one-shot sees no names
+    again = session.python("print(sorted(n for n in globals() if not n.startswith('__')))")
+    assert session.python_done(again, client.exec(computer_id, again.code, 10)).output == "[]\n"
+
+
+@pytest.mark.parametrize("code", ["import sys\nsys.exit(3)", "x = 1", "def broken(:\n", "raise KeyError('k')",
+                                  "1 + 1"])
+def test_one_shot_result_fields_are_those_of_the_bare_code(client, computer_id, code):
+    session = RemoteSession(stateful=False, oneshot=True)
+    request = session.python(code)
+    out = session.python_done(request, client.exec(computer_id, request.code, 10))
+    plain = run_plain(client, computer_id, code)
+    assert (out.success, out.error_type, out.output) == (plain.success, plain.error_type, plain.output)
+    assert (out.error or "").replace("<cell>", "<string>") == (plain.error or "")
+
+
+def test_a_run_that_closes_stderr_still_saves(client, computer_id):
+    session = RemoteSession()
+    code = "import os, sys\nprint('x', file=sys.stderr)\nos.close(2)\nkept = 1"
+    out = run(client, computer_id, code, session=session)
+    assert out.output == "" and out.success and out.state.saved
+    assert run(client, computer_id, "print(kept)", session=session).output == "1\n"

@@ -344,6 +344,21 @@ def test_ctrl_c_abandons_a_long_call_and_the_session_goes_on(start):
     assert s.absent(r"^too late$")
 
 
+def test_ctrl_c_a_submission_that_finishes_later_leaves_the_session_alone(start):
+    """Issue 14, cause 6: nothing is submitted while the abandoned call runs on, and still it
+    does not change the session (the REPL marks it abandoned on the computer at Ctrl-C)."""
+    s = start(timeouts={Mode.PYTHON: 60, Mode.BASH: 60})
+    ready(s)
+    s.submit("zz = 'before'")
+    s.submit("import time; time.sleep(1.5); zz = 'after sleep'")
+    s.expect(r"python on \S+ \d+\.\ds / 60s │ Ctrl-C abandon")
+    s.send(CTRL_C)
+    s.expect("^" + re.escape(INTERRUPTED_NOTE) + "$")
+    time.sleep(2.5)  # it has finished on the computer by now
+    s.submit("print('zz is', zz)")
+    s.expect(r"^zz is before$")
+
+
 def test_ctrl_c_clears_the_input_and_ctrl_d_exits(start):
     s = start()
     ready(s)

@@ -104,3 +104,20 @@ def test_piped_stdin_through_the_command_line(orgorepl_cmd, orgo_env, emulator):
     done = subprocess.run(orgorepl_cmd + ["--bash"], input="echo from-bash; exit 4\n", env=env,
                           capture_output=True, text=True, timeout=60)
     assert (done.stdout, done.returncode) == ("from-bash\n", 4)
+
+
+def test_ctrl_c_in_a_resumed_session_leaves_the_session_alone(connect):
+    """Issue 14, cause 6, piped input joined to a session (``--resume``): Ctrl-C ends orgorepl
+    while the code runs on; it is marked abandoned before orgorepl leaves, so it does not save."""
+    import os
+    import signal
+    import threading
+    import time
+
+    sid = "1a2b3c4d"
+    assert batch(connect, "zz = 'before'", session_id=sid)[0] == ExitStatus.OK
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    status, _, err = batch(connect, "import time\ntime.sleep(1.5)\nzz = 'after sleep'", session_id=sid)
+    assert status == ExitStatus.INTERRUPTED and "interrupted" in err
+    time.sleep(2)
+    assert batch(connect, "print(zz)", session_id=sid)[:2] == (ExitStatus.OK, "before\n")

@@ -25,3 +25,27 @@ def test_session_on_two_computers_then_a_third_added_and_one_removed(start, emul
     s.expect(rf"^2 target\(s\): {b}, {c}$")
     s.submit("%target list")
     s.expect(rf"^  {b}  \S+  running\n  {c}  ")
+
+
+def test_ctrl_c_on_several_computers_changes_no_session(start, emulator):  # noqa: F811
+    """Issue 14, cause 6, on each computer of a fan-out: the interrupted submission finishes
+    later on every one, and none of their sessions changes."""
+    import re
+    import time
+
+    from orgorepl.modes import Mode
+    from orgorepl.outcome import INTERRUPTED_NOTE
+
+    a, b = (x.name for x in emulator.computers[:2])
+    s = start(connect=remote_connector(emulator.base_url, emulator.api_key, [a, b]),
+              timeouts={Mode.PYTHON: 60, Mode.BASH: 60})
+    s.expect(r"connected to ")
+    s.submit("zz = 'before'")
+    s.expect(r"^2 computers: 2 ok")
+    s.submit("import time; time.sleep(1.5); zz = 'after sleep'")
+    s.expect(r"Ctrl-C abandon")
+    s.send("\x03")
+    s.expect(re.escape(INTERRUPTED_NOTE))
+    time.sleep(2.5)
+    s.submit("print('zz is', zz)")
+    s.expect(rf"^==> {a}, {b} \(2\) <==\nzz is before$")

@@ -144,3 +144,15 @@ def test_an_interrupted_submission_is_in_the_log_as_interrupted(start, tmp_path)
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["source"], e["status"]) for e in entries] == [
         ("import time; time.sleep(30)", "interrupted"), ("print('next')", "ok")]
+
+
+def test_stderr_is_shown_after_stdout_on_a_line_of_its_own(start):  # noqa: F811
+    """Issue 14, cause 7: print(file=sys.stderr), warnings, logging and a child's stderr reach the
+    screen (the API returns stdout only: the wrapper carries them), after stdout."""
+    s = start()
+    ready(s)
+    s.submit("import sys, subprocess, warnings, logging; print('o' + 'ut', end=''); "
+             "print('e' + 'rr', file=sys.stderr); warnings.warn('care' + 'ful'); "
+             "logging.warning('log' + 'ged'); r = subprocess.run(['sh', '-c', 'echo chi''ld >&2'])")
+    s.expect(r"^out\nerr\n<cell>:1: UserWarning: careful$")
+    s.expect(r"^WARNING:root:logged\nchild$")

@@ -223,6 +223,79 @@ def test_a_call_that_runs_on_after_ctrl_c_cannot_overwrite_newer_state(sess, cli
     assert sess.sh("pwd").output == "/tmp\n"
 
 
+def _abandoned_slow(sess, client, computer_id, seconds=1.0):
+    """``zz = 'before'``, then a slow submission that sets ``zz = 'after sleep'``, running in the
+    background as a call the user gave up (Ctrl-C) runs on; returns its thread."""
+    import threading
+
+    assert sess.py("zz = 'before'").success
+    slow = sess.s.python(f"import time\ntime.sleep({seconds})\nzz = 'after sleep'")
+    worker = threading.Thread(target=client.exec, args=(computer_id, slow.code, 20))
+    worker.start()
+    return worker
+
+
+def test_ctrl_c_a_submission_that_finishes_later_never_changes_the_session(sess, client, computer_id):
+    """Issue 14, cause 6: nothing is submitted meanwhile, and still ``zz`` stays 'before'."""
+    import time
+
+    worker = _abandoned_slow(sess, client, computer_id)
+    time.sleep(0.3)
+    program = sess.s.abandon()  # what the REPL does on Ctrl-C (repl/calls.py, tell_abandoned)
+    assert program is not None and sess.s.abandon() is None
+    assert client.exec(computer_id, program, 10).success
+    sess.s.told(sess.s.untold)
+    worker.join()
+    out = sess.py("zz")
+    assert out.output == "'before'\n" and python_notes(out, stateful=True) == []
+
+
+def test_ctrl_c_unreachable_then_the_next_submission_carries_the_mark(sess, client, computer_id):
+    """The computer could not be told at Ctrl-C: the next submission tells it before it runs, so
+    the abandoned one, still running, does not save; and the one after carries nothing."""
+    import time
+
+    worker = _abandoned_slow(sess, client, computer_id, seconds=1.5)
+    time.sleep(0.3)
+    assert sess.s.abandon() is not None  # not sent: the network is down
+    assert sess.py("yy = 1").success
+    assert sess.s.untold == []
+    worker.join()
+    out = sess.py("print(zz, yy)")
+    assert out.output == "before 1\n" and python_notes(out, stateful=True) == []
+    assert "abandon" not in sess.s.python("1").code.split("__orgo_main(")[-1]
+
+
+def test_ctrl_c_unreachable_until_it_finished_is_said(sess, client, computer_id):
+    """The one case an abandoned submission changes the session: it finished before the computer
+    could be told (no network meanwhile).  The next submission says so."""
+    from orgorepl.session.carry import LATE_NOTE
+
+    worker = _abandoned_slow(sess, client, computer_id, seconds=0.2)
+    assert sess.s.abandon() is not None  # not sent
+    worker.join()
+    out = sess.py("zz")
+    assert out.output == "'after sleep'\n"
+    assert LATE_NOTE in python_notes(out, stateful=True)
+    assert python_notes(sess.py("zz"), stateful=True) == []
+
+
+def test_open_file_keeps_its_data_and_uncommitted_sqlite_rows_are_said_lost(sess):
+    """Issue 14, cause 5: the interpreter flushes open files at its end (the emulator's default
+    executor too); sqlite rows not committed go with their connection, and a note says so."""
+    out = sess.py("f = open('p.txt','w'); f.write('a')")
+    assert "not kept: f" in " ".join(python_notes(out, stateful=True))
+    assert sess.py("print(open('p.txt').read())").output == "a\n"
+    out = sess.py("import sqlite3\nconn = sqlite3.connect('t14.db')\nconn.execute('create table t(x)')\n"
+                  "conn.execute('insert into t values (1)')\nNone")
+    assert "conn: rows not committed are lost with the connection when the submission ends " \
+           "(call conn.commit())" in python_notes(out, stateful=True)
+    assert sess.py("print(sqlite3.connect('t14.db').execute('select count(*) from t').fetchone())").output \
+        == "(0,)\n"
+    out = sess.py("c2 = sqlite3.connect('t14.db')\nc2.execute('insert into t values (2)')\nc2.commit()\nNone")
+    assert not any("rows not committed" in n for n in python_notes(out, stateful=True))
+
+
 def test_an_import_sharing_a_line_with_a_side_effect_is_rebuilt_alone(sess, tmp_path):
     target = tmp_path / "log.txt"
     sess.py(f"open({str(target)!r}, 'a').write('once\\n'); import os.path as osp")
@@ -241,3 +314,18 @@ def test_decorated_definitions_carry_over(sess):
     assert (out.output, out.state.lost) == ("<b> 144\n", {})
     assert sess.state()["square"].status == "rebuilt"
     assert sess.py("print(square(3), square.cache_info().currsize)").output == "9 1\n"
+
+
+def test_the_mark_of_ctrl_c_clears_marks_of_runs_long_over(sess, client, computer_id, emulator):
+    import os
+    import time
+
+    sess.py("x = 1")
+    marks = emulator.computers[0].home / ".orgorepl" / "sessions" / sess.s.session_id / "abandoned"
+    marks.mkdir(exist_ok=True)
+    (marks / ("0" * 16)).write_text("")
+    old = time.time() - 3600
+    os.utime(marks / ("0" * 16), (old, old))
+    sess.s.in_flight = "1" * 16  # as if a submission were running
+    assert client.exec(computer_id, sess.s.abandon(), 10).success
+    assert sorted(p.name for p in marks.iterdir()) == ["1" * 16]

@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str, timeout: int | None,
               as_json: bool) -> NoReturn:
-    """``exec`` and ``bash``: one submission, raw (no session), on one computer or several."""
+    """``exec`` and ``bash``: one submission, no session, on one computer or several.  Python goes
+    in a wrapper without state (``session/remote_run.py``) that brings back the full traceback
+    and what the run wrote to stderr; bash goes raw (its stderr shares stdout's pipe)."""
 
     def work(connection: Connection, console: Console) -> int:
         from orgorepl import outcome as oc
@@ -37,14 +39,14 @@ def _run_code(ctx: click.Context, conn: dict[str, Any], mode: Mode, source: str,
         if len(connection.targets) > 1:
             from orgorepl import fanout
 
-            targets = [fanout.Target(c, RemoteSession(stateful=False)) for c in connection.targets]
+            targets = [fanout.Target(c, RemoteSession(stateful=False, oneshot=True)) for c in connection.targets]
             results = fanout.run(connection.make_async, targets, mode, source, limit,
                                  parallel=conn.get("parallel") or fanout.DEFAULT_PARALLEL)
             if as_json:
                 console.line(json.dumps(fanout.to_json(results), indent=2))
                 return fanout.exit_status(results)
             return fanout.report(console, results)
-        outcome = submit(connection.client, connection.computer.id, RemoteSession(stateful=False),
+        outcome = submit(connection.client, connection.computer.id, RemoteSession(stateful=False, oneshot=True),
                          Code(mode, source, limit))
         if as_json:
             console.line(json.dumps(oc.as_json(outcome)))

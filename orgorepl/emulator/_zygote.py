@@ -20,7 +20,8 @@ output pipe as stdout and /dev/null as stdin and stderr, closes every other fd o
 moves to the computer's home with exactly the computer's environment (and its user site dir,
 if any), and drops from ``sys.modules`` every module a bare ``python -c`` would not have, so the
 cell imports fresh copies and sees a fresh ``__main__``.  After the cell it ends the way an
-interpreter does (non-daemon threads joined, ``atexit`` handlers run), then ``os._exit``.
+interpreter does (non-daemon threads joined, ``atexit`` handlers run, ``__main__`` and the modules
+the run imported cleared and cycles collected, so open files are flushed), then ``os._exit``.
 What cannot be made fresh: the hash seed is the zygote's (``hash('x')`` is the same in every
 run) and ``/proc/self/cmdline`` shows the zygote's command line.
 """
@@ -168,10 +169,10 @@ def _zygote_child(spec, fds, devnull, base, builtins, loader, atexit):
     del main
     if os.getpid() == leader:
         _cell_report(report_fd, "1" if success else "0", error_type, error, identity)
-    _zygote_finish(atexit, 0 if success or os.getpid() == leader else 1)
+    _zygote_finish(atexit, 0 if success or os.getpid() == leader else 1, base)
 
 
-def _zygote_finish(atexit, status):
+def _zygote_finish(atexit, status, base):
     """What an interpreter does on its way out, then out."""
     threading = sys.modules.get("threading")
     if threading is not None:
@@ -183,8 +184,30 @@ def _zygote_finish(atexit, status):
         atexit._run_exitfuncs()
     except BaseException:
         pass
+    _zygote_release(base)
     _cell_flush()
     os._exit(status)
+
+
+def _zygote_release(base):
+    """Let go of what the run made, as interpreter shutdown does, so a file still open is flushed
+    and closed by its finaliser (``f = open('p.txt', 'w'); f.write('a')`` keeps its ``a``):
+    ``__main__``'s names, then those of the modules the run imported, then a collection for
+    objects in cycles.  ``os._exit`` afterwards skips only what is left of the shutdown."""
+    import gc
+
+    main = sys.modules.get("__main__")
+    modules = [m for n, m in list(sys.modules.items()) if n not in base and n != "__main__"]
+    for module in [main] + modules:
+        try:
+            module.__dict__.clear()
+        except BaseException:
+            pass
+    del main, modules
+    try:
+        gc.collect()
+    except BaseException:
+        pass
 
 
 def _zygote_user_site():

@@ -169,9 +169,22 @@ def run_batch(connect: Connector, options: ReplOptions, script: str, *, stdout: 
         return console.report(submit(connection.client, connection.computer.id, remote, code))
     except KeyboardInterrupt:
         console.error("interrupted; the code may still be running on the computer")
+        _mark_abandoned(connection, remote)
         return ExitStatus.INTERRUPTED
     finally:
         connection.close()
+
+
+def _mark_abandoned(connection: Connection, remote: RemoteSession) -> None:
+    """A session's submission interrupted (``--resume``): it must not change the session, so mark
+    it on the computer before leaving; if the computer does not answer, it may still save."""
+    program = remote.abandon()
+    if program is None:
+        return
+    try:
+        connection.client.exec(connection.computer.id, program, 5)
+    except (errors.OrgoError, KeyboardInterrupt):
+        pass
 
 
 def _meta(console: Console, connection: Connection, options: ReplOptions, remote: RemoteSession, line: str) -> int:

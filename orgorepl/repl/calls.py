@@ -18,6 +18,7 @@ from orgorepl.repl.jobs import Abandoned, Job, LinkManager, NotConnected
 if TYPE_CHECKING:  # pragma: no cover
     from orgorepl.connect import Connection
     from orgorepl.repl.live import LiveShellView
+    from orgorepl.session.carry import RemoteSession
     from orgorepl.ui.notices import NoticeBoard
     from orgorepl.ui.state import UiState
 
@@ -105,3 +106,24 @@ class SpinnerCalls:
         if job is not None:
             job.set_phase(text)
 
+    def tell_abandoned(self, remote: RemoteSession, computer_id: str | None = None) -> None:
+        """A stateful Python submission was given up with Ctrl-C: tell the computer at once, in
+        the background, that it must not change the session (issue 14).  If the computer cannot
+        be reached now, the session keeps the mark and the next submission carries it."""
+        import threading
+
+        program = remote.abandon()
+        connection = self.link.connection
+        if program is None or connection is None:
+            return
+        tokens = list(remote.untold)
+
+        def send() -> None:
+            try:
+                result = connection.client.exec(computer_id or connection.computer.id, program, 10)
+            except Exception:  # unreachable, refused: the next submission carries the mark
+                return
+            if result.success:
+                remote.told(tokens)
+
+        threading.Thread(target=send, name="orgorepl-abandon", daemon=True).start()

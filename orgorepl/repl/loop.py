@@ -209,6 +209,8 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
                 lambda c, cancelled: submit(c.client, c.computer.id, self.remote, code, cancelled=cancelled),
                 phase=f"{code.mode.value} on {{computer}}", timeout=code.timeout)
         if not finished:
+            if code.mode is Mode.PYTHON and job.sent:
+                self.tell_abandoned(self.remote)
             return oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
         if isinstance(job.error, NotConnected):
             return oc.not_connected(code.mode)
@@ -229,6 +231,8 @@ class InteractiveRepl(SpinnerCalls, Conveniences, LiveControls):
             results: list[fanout.TargetResult] = job.result
             return results
         if not finished:
+            for target in targets if code.mode is Mode.PYTHON and job.sent else ():
+                self.tell_abandoned(target.session, target.computer.id)
             failure = oc.interrupted(code.mode, sent=job.sent, duration=job.elapsed(), timeout=code.timeout)
         else:
             failure = oc.failed(code.mode, job.error or errors.OrgoError("no result"), duration=job.elapsed())

@@ -15,6 +15,7 @@ from orgorepl import outcome as oc
 from orgorepl.modes import Mode
 from orgorepl.protocol import BashResult, ExecResult
 from orgorepl.session import bash_cell, python_state
+from orgorepl.session.oneshot_python import OneShotCell, unwrap_oneshot, wrap_oneshot
 from orgorepl.session.python_state import CellOutcome, StateReport
 
 SESSION_ID_CHARS = set("0123456789abcdef")
@@ -28,6 +29,8 @@ def valid_session_id(text: str) -> bool:
 class PythonRequest:
     code: str  # what goes in the /exec body
     cell: python_state.StatefulCell | None  # None when stateless
+    oneshot: OneShotCell | None = None  # stateless but wrapped (``orgorepl exec``)
+    abandon: tuple[str, ...] = ()  # submissions given up that this one tells the computer of
 
 
 @dataclass(frozen=True)
@@ -47,19 +50,37 @@ class RemoteSession:
     home: str | None = None  # the remote HOME, to shorten cwd to ~ like a shell prompt
     moved_to: str | None = None  # a live shell's cwd that the next Python submission starts in
     used: bool = False  # a stateful submission has run: there is something to resume
+    oneshot: bool = False  # stateless Python still wrapped, for its traceback and stderr (``exec``)
+    # Ctrl-C: the submission in flight, and those given up whose marks the computer has not had yet
+    in_flight: str | None = field(default=None, repr=False)
+    untold: list[str] = field(default_factory=list, repr=False)
+    given_up: set[str] = field(default_factory=set, repr=False)
 
     def python(self, code: str, *, echo: bool = True, width: int = 0) -> PythonRequest:
         if not self.stateful:
+            if self.oneshot:
+                wrapped = wrap_oneshot(code)
+                return PythonRequest(code=wrapped.program, cell=None, oneshot=wrapped)
             return PythonRequest(code=code, cell=None)
         cwd, self.moved_to = self.moved_to, None
-        cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd, width=width)
-        return PythonRequest(code=cell.program, cell=cell)
+        abandon = tuple(self.untold)
+        cell = python_state.wrap_stateful(code, self.session_id, echo=echo, cwd=cwd, width=width, abandon=abandon)
+        self.in_flight = cell.token
+        return PythonRequest(code=cell.program, cell=cell, abandon=abandon)
 
     def python_done(self, request: PythonRequest, result: ExecResult) -> CellOutcome:
+        if request.oneshot is not None:
+            return unwrap_oneshot(request.oneshot, result)
         if request.cell is None:
             return CellOutcome(output=result.output, traceback=None, success=result.success,
                                error=result.error, error_type=result.error_type, timeout=result.timeout)
         outcome = python_state.unwrap_stateful(request.cell, result)
+        if self.in_flight == request.cell.token:
+            self.in_flight = None
+        if request.cell.token in self.given_up:  # its answer came after all: nobody reads it
+            return outcome
+        if outcome.state.arrived:  # the wrapper marked them before it ran
+            self.told(request.abandon)
         self.used = True
         if outcome.state.cwd:
             self.cwd, self.home = outcome.state.cwd, outcome.state.home or self.home
@@ -71,6 +92,7 @@ class RemoteSession:
         cell = self.python_done(request, result)
         builder = oc.OutcomeBuilder(Mode.PYTHON)
         builder.feed(cell.output, oc.Stream.STDOUT)
+        builder.feed(_line_start(cell.output, cell.stderr), oc.Stream.STDERR)
         return builder.finish(
             oc.python_status(success=cell.success, timed_out=cell.timeout),
             error_type=cell.error_type, error=cell.error, traceback=cell.traceback,
@@ -107,6 +129,27 @@ class RemoteSession:
         return builder.finish(status, exit_code=done.exit_code, duration=duration, timeout=timeout,
                               error=oc.UNKNOWN_EXIT if status is oc.Status.UNKNOWN else None, notes=notes)
 
+    # -- Ctrl-C ------------------------------------------------------------------------------
+
+    def abandon(self) -> str | None:
+        """The Python submission in flight was given up (Ctrl-C): it must not change the session.
+
+        Returns a program that marks it (and any earlier one the computer has not heard of) as
+        abandoned in the session; the wrapper of a marked submission does not save.  Send it at
+        once; if it cannot be sent, the next submission carries the marks (``told`` clears them
+        once the computer has them).  None when no stateful Python submission was in flight."""
+        token, self.in_flight = self.in_flight, None
+        if token is None:
+            return None
+        self.given_up.add(token)
+        if token not in self.untold:
+            self.untold.append(token)
+        return _ABANDON.format(root=bash_cell.SESSION_ROOT, sid=self.session_id, tokens=list(self.untold))
+
+    def told(self, tokens: tuple[str, ...] | list[str]) -> None:
+        """The computer has the marks of these submissions."""
+        self.untold = [t for t in self.untold if t not in tokens]
+
     # -- the session's own housekeeping, run through /exec like everything else ------------
 
     def short_cwd(self, width: int = 30) -> str | None:
@@ -140,9 +183,35 @@ except FileNotFoundError:
     print("{{}}")
 """
 
+# Marks submissions abandoned, holding the lock the wrapper saves under (remote_python.py).
+_ABANDON = """# __orgorepl_abandon_: submissions given up with Ctrl-C must not change the session
+import os, time
+d = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r})
+os.makedirs(os.path.join(d, "abandoned"), exist_ok=True)
+with open(os.path.join(d, "lock"), "a") as lock:
+    try:
+        import fcntl
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    except ImportError:
+        pass
+    for token in {tokens!r}:
+        open(os.path.join(d, "abandoned", token), "w").close()
+    for name in os.listdir(os.path.join(d, "abandoned")):  # of runs long over (300 s at most)
+        try:
+            if os.path.getmtime(os.path.join(d, "abandoned", name)) < time.time() - 900:
+                os.remove(os.path.join(d, "abandoned", name))
+        except OSError:
+            pass
+"""
+
 _RESET = """import os, shutil
 shutil.rmtree(os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}), ignore_errors=True)
 """
+
+
+def _line_start(output: str, stderr: str) -> str:
+    """stderr as shown after stdout: on a line of its own."""
+    return "\n" + stderr if stderr and output and not output.endswith("\n") else stderr
 
 
 @dataclass(frozen=True)
@@ -170,6 +239,10 @@ def parse_listing(output: str) -> list[NameState]:
     return sorted(rows, key=lambda r: (r.name.startswith("_"), r.name.lower()))
 
 
+LATE_NOTE = ("a submission interrupted with Ctrl-C finished before the computer could be told, "
+             "and its changes are in the session")
+
+
 def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
     """What the user must be told about the session after a Python submission."""
     if not stateful:
@@ -183,8 +256,13 @@ def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
         # the output (a size limit), in which case it may well have saved.  Say what we know.
         return ["the session's report for this submission did not arrive (the output may have been "
                 "cut): %state shows what the session holds now"]
+    if state.late:
+        notes.append(LATE_NOTE)
+    for name in state.uncommitted:
+        notes.append(f"{name}: rows not committed are lost with the connection when the submission ends "
+                     f"(call {name}.commit())")
     if not state.saved:
-        return [f"the session state could not be saved ({state.error}); it is as it was before"]
+        return [*notes, f"the session state could not be saved ({state.error}); it is as it was before"]
     for name, reason in sorted(state.lost.items()):
         notes.append(f"not kept: {name} ({reason})")
     notes.extend(f"not carried: {note}" for note in state.notes)

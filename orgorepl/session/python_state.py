@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orgorepl.protocol import ExecResult
+from orgorepl.session.capture import take_stderr
 
 MARK_PREFIX = "\x1e__orgorepl_"  # every marker starts so; the rest is the cell's nonce
 
@@ -99,6 +100,7 @@ class StatefulCell:
     mark: str  # the prefix of the traceback block's lines and of the trailer: unique per cell
     code: str  # the user's submission as typed
     echo: bool = True
+    token: str = ""  # names the submission to the session (a Ctrl-C marks it abandoned)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class StateReport:
     assigned: tuple[str, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = ()  # differences this cell made that the session cannot carry
+    late: bool = False  # a submission given up with Ctrl-C had saved before the computer was told
+    uncommitted: tuple[str, ...] = ()  # sqlite3 connections whose open transaction ends with the run
 
 
 @dataclass(frozen=True)
@@ -124,22 +128,29 @@ class CellOutcome:
     error_type: str | None
     timeout: bool
     state: StateReport = StateReport()
+    stderr: str = ""  # what the run wrote to stderr (fd 2), which the wrapper brought back
 
 
 def wrap_stateful(code: str, session_id: str, *, echo: bool = True, cwd: str | None = None,
-                  width: int = 0) -> StatefulCell:
+                  width: int = 0, abandon: tuple[str, ...] = ()) -> StatefulCell:
     """``cwd``: start there rather than where the session last was (a live shell moved since).
-    ``width``: the echoed value is pretty-printed to it there, where its repr is made."""
-    mark = f"{MARK_PREFIX}{secrets.token_hex(8)}__:"
-    params = {"sid": session_id, "code": code, "echo": echo, "mark": mark, "cwd": cwd}
+    ``width``: the echoed value is pretty-printed to it there, where its repr is made.
+    ``abandon``: tokens of submissions given up with Ctrl-C that the computer was not told of."""
+    token = secrets.token_hex(8)
+    mark = f"{MARK_PREFIX}{token}__:"
+    params: dict[str, object] = {"sid": session_id, "code": code, "echo": echo, "mark": mark, "cwd": cwd,
+                                 "token": token}
     if width:
         params["width"] = width
+    if abandon:
+        params["abandon"] = list(abandon)
     program = _remote_source() + f"__orgo_main({params!r})\n"
-    return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo))
+    return StatefulCell(program=program, mark=mark, code=code, echo=bool(echo), token=token)
 
 
 def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
     output, report = _take_trailer(result.output, cell.mark)
+    output, stderr = take_stderr(output, cell.mark)
     output, traceback_text = _take_block(output, cell.mark)
     if not report.arrived:
         output = _drop_cut_marker(output, cell.mark)
@@ -151,6 +162,7 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
         error_type=result.error_type,
         timeout=result.timeout,
         state=report,
+        stderr=stderr,
     )
 
 
@@ -183,6 +195,8 @@ def _take_trailer(output: str, mark: str) -> tuple[str, StateReport]:
         assigned=tuple(str(n) for n in data.get("assigned") or ()),
         error=data.get("error") if isinstance(data.get("error"), str) else None,
         notes=tuple(str(n) for n in data.get("notes") or ()),
+        late=data.get("late") is True,
+        uncommitted=tuple(str(n) for n in data.get("uncommitted") or ()),
     )
     return output[:at] + output[end + 1:], report
 

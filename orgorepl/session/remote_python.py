@@ -20,11 +20,17 @@ What one call does, in order (see ../../docs/sessions.md for the user-facing sto
    ``sys.displayhook`` like the standard REPL (which prints its repr and binds ``_``), or, with
    ``P["width"]`` (``%pprint``), pretty-printing a repr too long for one line to that width here,
    where the repr is made;
+   While it runs, file descriptor 2 goes to an anonymous file; what arrived there is written
+   afterwards in a marked block (``\\n<mark>2>LENGTH\\n`` TEXT ``<mark>2<\\n``, see capture.py):
+   the service documents stdout only;
 3. on an exception, print a traceback of the user's frames only inside a marked block;
 4. save (``remote_state.py``): definitions this submission made, every picklable value (one
    pickle stream with a shared memo, so aliases stay aliases), and a manifest saying what is
    kept, rebuilt or lost and why; write the cwd and environment back; print one trailer line
-   (JSON) with what was lost and what this cell did that cannot be carried;
+   (JSON) with what was lost and what this cell did that cannot be carried.  The save holds the
+   session's lock and does not happen at all if the client marked this submission abandoned
+   (Ctrl-C: ``abandoned/TOKEN``, written by carry.py's mark or by the next submission's
+   ``P["abandon"]``): a submission the user gave up never changes the session;
 5. re-raise the user's exception, so the API reports ``success``, ``error`` and ``error_type``
    exactly as for the bare code.  A timeout kills the process before step 4: the state from before
    the submission stays, since every file is replaced by rename, never rewritten in place.
@@ -135,11 +141,65 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     generation = (read("gen") or "0").strip()
 
     # 2. run --------------------------------------------------------------------------------
+    def capture():
+        """Point file descriptor 2 (``sys.stderr``, ``warnings``, ``logging``, child processes)
+        at an anonymous file for the run; returns how to put it back and take what came."""
+        try:
+            sys.stderr.flush()
+            fd, saved = os.memfd_create("stderr"), os.dup(2)
+            os.dup2(fd, 2)
+        except Exception:  # no memfd (not Linux), or a stderr that is gone: left as it is
+            return lambda: ""
+
+        def stop():
+            for stream in (sys.stderr, sys.__stderr__):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            try:  # the user's code may have closed either descriptor
+                os.dup2(saved, 2)
+                os.close(saved)
+                with open(fd, "rb") as f:
+                    f.seek(0)
+                    return f.read().decode("utf-8", "backslashreplace")
+            except Exception:
+                return ""
+
+        return stop
+
+    def locked(action):
+        """``action()`` holding the session's lock, so marking a submission abandoned and its save
+        never interleave (the lock goes with the process, also when it is killed)."""
+        try:
+            import fcntl
+
+            lock = open(os.path.join(sd, "lock"), "a")
+        except (ImportError, OSError):
+            return action()
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return action()
+
+    def mark_abandoned():
+        """Mark the submissions the client gave up (Ctrl-C) and could not tell the computer about
+        then; True if one of them has saved already (it finished before this one started)."""
+        try:
+            os.makedirs(os.path.join(sd, "abandoned"), exist_ok=True)
+            for t in P["abandon"]:
+                open(os.path.join(sd, "abandoned", t), "w").close()
+        except OSError:  # the session's directory is unusable: its save will say so
+            pass
+        return read("saved_by") in P["abandon"]
+
+    late = bool(P.get("abandon")) and locked(mark_abandoned)
+
     src = P["code"]
     src_lines = source_lines(src)
     linecache.cache["<cell>"] = (len(src), None, src_lines, "<cell>")
     error = None
     tree = None
+    stop_capture = capture()
     try:
         tree = ast.parse(src, "<cell>")
         body, last = tree.body, None
@@ -161,6 +221,9 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         out.flush()
     except Exception:
         pass
+    stderr_text = stop_capture()
+    if stderr_text:  # the service returns stdout only: stderr travels in it, framed (capture.py)
+        emit("\n%s2>%d\n%s%s2<\n" % (P["mark"], len(stderr_text), stderr_text, P["mark"]))
     if error is not None and not isinstance(error, SystemExit):
         try:
             if isinstance(error, SyntaxError) and error.filename == "<cell>" and not error.text \
@@ -202,8 +265,23 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         report["cwd"] = os.getcwd()
     except OSError:
         pass
+
+    def save_unless_abandoned():
+        """The rule of Ctrl-C: a submission the client gave up never changes the session."""
+        mark = os.path.join(sd, "abandoned", P["token"])
+        if os.path.exists(mark):
+            os.remove(mark)
+            raise RuntimeError("interrupted (Ctrl-C): it does not change the session")
+        done = save()
+        write("saved_by", P["token"])
+        return done
+
+    report["late"] = late
+    if "sqlite3" in sys.modules:  # its rows not committed go when the connection does, at the end
+        report["uncommitted"] = sorted(n for n, v in ns.items() if type(v).__module__ == "sqlite3"
+                                       and getattr(v, "in_transaction", False) is True)
     try:
-        report.update(save())
+        report.update(locked(save_unless_abandoned))
         report["saved"] = True
     except BaseException as e:
         report["error"] = "%s: %s" % (type(e).__name__, e)
