@@ -185,7 +185,8 @@ def real_messages(tmp_path: Path) -> list[str]:
     from orgorepl.connect import remote_connector
     from orgorepl.emulator import EmbeddedEmulator
     from orgorepl.modes import Mode
-    from orgorepl.session.carry import python_notes
+    from orgorepl.session.bash_cell import BashOutcome
+    from orgorepl.session.carry import bash_notes, python_notes
 
     from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
@@ -252,6 +253,7 @@ def real_messages(tmp_path: Path) -> list[str]:
     found.append(_status_line(render_bash(bash_outcome("x\n", 137), timeout=5, elapsed=0.1)))
     found.append(_status_line(render_bash(bash_outcome("x\n", None, success=False), timeout=5, elapsed=0.1)))
     found += python_notes(timed_out, stateful=True)
+    found += bash_notes(BashOutcome("", 0, False, cwd="/x", gone="/x/gone"), stateful=True)
     return found
 
 

@@ -63,6 +63,8 @@ _TRAP = (
     r""" }} >| "$__orgo_tmp.opts" 2>/dev/null;"""
     r""" \builtin umask 077;"""
     r""" __orgo_now=0; if [[ -f $__orgo_sd/gen ]]; then IFS= \builtin read -r __orgo_now < "$__orgo_sd/gen"; fi;"""
+    r""" if [[ -n $__orgo_gone && $PWD == "$HOME" ]]; then __orgo_cwd=$__orgo_gone;"""
+    r""" else __orgo_cwd=$PWD; __orgo_gone=; fi;"""
     r""" if [[ ${{__orgo_now:-0}} == "${{__orgo_gen:-0}}" ]]; then"""
     r""" {{ for __orgo_v in $(\builtin compgen -v); do"""
     r""" case "$__orgo_v" in {own}) continue;; esac;"""
@@ -74,14 +76,12 @@ _TRAP = (
     r""" }} >| "$__orgo_tmp.state" 2>/dev/null && \command mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";"""
     r""" \command mv -f "$__orgo_tmp.opts" "$__orgo_sd/bash.opts";"""
     r""" \command env -0 >| "$__orgo_tmp.env" 2>/dev/null && \command mv -f "$__orgo_tmp.env" "$__orgo_sd/env0";"""
-    r""" if [[ -n $__orgo_gone && $PWD == "$HOME" ]]; then __orgo_cwd=$__orgo_gone;"""
-    r""" else __orgo_cwd=$PWD; __orgo_gone=; fi;"""
     r""" \builtin printf "%s\n" "$__orgo_cwd" >| "$__orgo_tmp.cwd" 2>/dev/null &&"""
     r""" \command mv -f "$__orgo_tmp.cwd" "$__orgo_sd/cwd";"""
     r""" \builtin printf "%s\n" "$(( ${{__orgo_gen:-0}} + 1 ))" >| "$__orgo_tmp.gen" 2>/dev/null &&"""
     r""" \command mv -f "$__orgo_tmp.gen" "$__orgo_sd/gen";"""
     r""" else \command rm -f "$__orgo_tmp.opts"; fi;"""
-    r""" \builtin printf "\n{nonce}%s\037%s\037%s\n" "$PWD" "$HOME" "$__orgo_gone";"""
+    r""" \builtin printf "\n{nonce}%s\037%s\037%s\n" "$__orgo_cwd" "$HOME" "$__orgo_gone";"""
     r""" \builtin exit "$__orgo_rc"'"""
 )
 
@@ -124,7 +124,15 @@ __orgo_pre+=" #"; __orgo_last=${{__orgo_last-}};
 # program: bash's messages about them ("bash: line N: …", "bash: -c: line N: syntax error …") are
 # given back as an interactive shell words them (no line number), see `_as_interactive`.
 _RUN = ' eval "$__orgo_pre" "${__orgo_last//$\'\\n\'/ }"\n'
-_KEEP = "\n{ __orgo_keep=$_ __orgo_st=$?; } 2>/dev/null"
+_KEEP = "\n{{ __orgo_keep=$_ __orgo_st=$?;{exit} }} 2>/dev/null"
+
+# A user's `trap … EXIT` (or `trap - EXIT`) would replace the wrapper's: the session would not be
+# saved and the user's trap would run at the end of every command, where an interactive shell
+# runs it only when the shell ends.  When the text mentions `trap`, the wrapper keeps a copy of its
+# own trap and puts it back after the user's lines (the user's EXIT trap is not kept).
+_EXIT_COPY = ' \\builtin trap -p EXIT >| "$HOME/{root}/{sid}/.exit" 2>/dev/null;'
+_EXIT_BACK = (' [[ $(\\builtin trap -p EXIT) == *__orgo_st2* ]] ||'
+              ' \\builtin . "$HOME/{root}/{sid}/.exit";')
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def _as_interactive(output: str, lines: int) -> str:
 
     out: list[str] = []
     drop_quote = False
-    for line in output.splitlines(keepends=True):
+    for line in re.findall(r"[^\n]*\n|[^\n]+", output):
         m = _MESSAGE.match(line)
         if m and ours(m):
             rest = line[m.end():]
@@ -182,7 +190,11 @@ def wrap_bash(command: str, session_id: str) -> WrappedBash:
     trap = _TRAP.format(own=_BASH_OWN, nonce=nonce.replace("%", "%%"))
     one_line = " ".join(line.strip() for line in _TEMPLATE.splitlines())
     prologue = one_line.format(root=SESSION_ROOT, sid=session_id, trap=trap)
-    program = prologue + _RUN + command + _KEEP
+    guard = "trap" in command
+    if guard:
+        prologue += _EXIT_COPY.format(root=SESSION_ROOT, sid=session_id)
+    back = _EXIT_BACK.format(root=SESSION_ROOT, sid=session_id) if guard else ""
+    program = prologue + _RUN + command + _KEEP.format(exit=back)
     return WrappedBash(program=program, nonce=nonce, lines=command.count("\n") + 1)
 
 
