@@ -173,3 +173,16 @@ def test_the_user_text_is_on_lines_of_its_own():
     cell = bash_cell.wrap_bash("echo a\necho b", "abcd1234")
     assert cell.program.split("\n")[1:3] == ["echo a", "echo b"]
     assert cell.lines == 2
+
+
+def test_an_associative_array_declared_before_its_values(sh):
+    sh.out("declare -A port")
+    sh.out("port[http]=80; port[https]=443")
+    assert sh.out('for k in $(printf \'%s\\n\' "${!port[@]}" | sort); do echo "$k=${port[$k]}"; done') == (
+        "http=80\nhttps=443\n")
+
+
+def test_a_long_string_comes_back_whole(sh):
+    sh.out("big=$(head -c 200000 /dev/zero | tr '\\0' x)$'\\n\\n'")
+    assert sh.out('echo ${#big}; big+=y; echo ${#big}') == "200002\n200003\n"
+    assert sh.out('echo ${#big}') == "200003\n"

@@ -78,6 +78,12 @@ _TRAP = (
     r""" \builtin printf "%s\n" "\\builtin mapfile -d \"\" -t __orgo_a < \"\$__orgo_sd/v.$__orgo_v\";"""
     r""" $__orgo_v=\${{__orgo_a[0]-}}; \\builtin unset -v __orgo_a"; continue; fi; fi;"""
     r""" \builtin declare -p "$__orgo_v" 2>/dev/null; done;"""
+    # An associative array declared and not yet given a value (`declare -A port`) is not listed
+    # by compgen; without it `port[http]=80` would make an indexed array.
+    r""" \builtin declare -A >| "$__orgo_sd/.assoc" 2>/dev/null;"""
+    r""" while IFS= \builtin read -r __orgo_v; do case "$__orgo_v" in"""
+    r""" "declare -A "*[!A-Za-z0-9_]*|"declare -A __orgo_"*) ;; "declare -A "?*) \builtin printf "%s\n" "$__orgo_v";;"""
+    r""" esac; done < "$__orgo_sd/.assoc";"""
     r""" \builtin alias -p;"""
     r""" for __orgo_f in $(\builtin compgen -A function); do \builtin declare -f "$__orgo_f"; done;"""
     r""" \builtin declare -F;"""
