@@ -186,3 +186,12 @@ def test_a_long_string_comes_back_whole(sh):
     sh.out("big=$(head -c 200000 /dev/zero | tr '\\0' x)$'\\n\\n'")
     assert sh.out('echo ${#big}; big+=y; echo ${#big}') == "200002\n200003\n"
     assert sh.out('echo ${#big}') == "200003\n"
+
+
+def test_exec_opens_a_descriptor_for_the_rest_of_the_session(sh):
+    assert sh.out("exec 3> out.log") == ""
+    assert sh.run("echo first >&3").exit_code == 0
+    assert sh.run("echo second >&3").exit_code == 0
+    sh.out("exec 3>&-")
+    assert sh.out("cat out.log") == "first\nsecond\n"
+    assert sh.run("echo third >&3").exit_code == 1

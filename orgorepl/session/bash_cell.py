@@ -58,6 +58,14 @@ _TRAP = (
     r""" for ((__orgo_i=${{#DIRSTACK[@]}}-1; __orgo_i>0; __orgo_i--)); do"""
     r""" \builtin printf "%s -- %q\n" "\\builtin pushd -n" "${{DIRSTACK[__orgo_i]}}"; done;"""
     r""" if (( $# )); then \builtin printf "%s %s\n" "\\builtin set --" "${{*@Q}}"; fi;"""
+    # Files the user opened on descriptors 3-9 (`exec 3> out.log`) are opened again, for appending.
+    r""" for __orgo_i in 3 4 5 6 7 8 9; do [[ -e /proc/$$/fd/$__orgo_i ]] || continue; __orgo_fl2=;"""
+    r""" while \builtin read -r __orgo_k __orgo_x; do [[ $__orgo_k == flags: ]] && __orgo_fl2=$__orgo_x;"""
+    r""" done < "/proc/$$/fdinfo/$__orgo_i"; __orgo_x=$(\command readlink "/proc/$$/fd/$__orgo_i");"""
+    r""" [[ $__orgo_x == /* && $__orgo_x != *" (deleted)" ]] || continue;"""
+    r""" case $(( 8#${{__orgo_fl2:-0}} & 3 )) in 0) __orgo_k="<";; 1) __orgo_k=">>";; *) __orgo_k="<>";; esac;"""
+    r""" \builtin printf -v __orgo_x "%q" "$__orgo_x";"""
+    r""" \builtin printf "__orgo_fds+=%q\n" " $__orgo_i$__orgo_k$__orgo_x"; done;"""
     r""" \builtin printf "__orgo_last=%s\n__orgo_status=%s\n__orgo_late=%s\n" """
     r"""  "${{__orgo_u@Q}}" "$__orgo_rc" "${{__orgo_fl//[!ex]/}}";"""
     r""" }} >| "$__orgo_tmp.opts" 2>/dev/null;"""
@@ -120,6 +128,7 @@ fi;
 if [[ -f $__orgo_sd/bash.state ]]; then \builtin . "$__orgo_sd/bash.state" >/dev/null 2>&1; fi;
 __orgo_gen=0; if [[ -f $__orgo_sd/gen ]]; then IFS= \builtin read -r __orgo_gen < "$__orgo_sd/gen"; fi;
 if [[ -f $__orgo_sd/bash.opts ]]; then \builtin . "$__orgo_sd/bash.opts" >/dev/null 2>&1; fi;
+if [[ -n ${{__orgo_fds-}} ]]; then eval "exec $__orgo_fds" 2>/dev/null; fi;
 __orgo_pre="\\builtin unset -v __orgo_pre __orgo_last;";
 case "${{__orgo_late-}}" in *e*) __orgo_pre+=" \\builtin set -e;";; esac;
 case "${{__orgo_late-}}" in *x*) __orgo_pre+=" \\builtin set -x;";; esac;
@@ -127,7 +136,7 @@ if [[ ${{__orgo_late-}} != *e* && ${{__orgo_status:-0}} != 0 ]]; then
   __orgo_pre+=" {{ (\\builtin exit ${{__orgo_status//[!0-9]/}}); }} 2>/dev/null;"; fi;
 __orgo_pre+=" #"; __orgo_last=${{__orgo_last-}};
 \builtin trap -- {trap} EXIT;
-\builtin unset -v __orgo_sd __orgo_cwd __orgo_kv __orgo_in __orgo_gen __orgo_gone __orgo_status __orgo_late;
+\builtin unset -v __orgo_sd __orgo_cwd __orgo_kv __orgo_in __orgo_gen __orgo_gone __orgo_status __orgo_late __orgo_fds;
 """
 
 # The wrapper's last command sets `$?` and `$_` to what the previous submission left: `eval`
