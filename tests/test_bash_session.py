@@ -63,6 +63,10 @@ def test_trap_p_shows_the_users_traps_as_theirs(sh):
     assert sh.out("trap 'echo caught USR1' USR1") == ""
     assert sh.out("trap -p USR1") == "trap -- 'echo caught USR1' SIGUSR1\n"
     assert sh.out("kill -USR1 $$") == "caught USR1\n"
+    assert sh.out("trap") == "trap -- 'echo caught USR1' SIGUSR1\n"
+    assert sh.out("trap -p EXIT") == ""
+    assert sh.out("trap - USR1; trap -p") == ""
+    assert sh.out("echo still saved") == "still saved\n"
 
 
 # -- carried -------------------------------------------------------------------------------------
@@ -141,6 +145,11 @@ def test_a_users_exit_trap_does_not_lose_the_session(sh):
     assert sh.out('echo "$keep"') == "yes\n"
     assert sh.out("trap - EXIT; kept=too") == ""
     assert sh.out('echo "$kept"') == "too\n"
+    # a command that sets a trap and then ends the shell is not saved, and says so
+    out = sh.run("trap 'echo u' USR2; lost=1; exit 3")
+    assert out.exit_code == 3
+    assert any("did not arrive" in note for note in out.notes)
+    assert sh.out('echo "[${lost-}]"; echo "$keep"') == "[]\nyes\n"
 
 
 def test_a_non_whitespace_ifs_is_carried_and_breaks_nothing(sh):

@@ -254,6 +254,7 @@ def real_messages(tmp_path: Path) -> list[str]:
     found.append(_status_line(render_bash(bash_outcome("x\n", None, success=False), timeout=5, elapsed=0.1)))
     found += python_notes(timed_out, stateful=True)
     found += bash_notes(BashOutcome("", 0, False, cwd="/x", gone="/x/gone"), stateful=True)
+    found += bash_notes(BashOutcome("", 0, False, cwd=None), stateful=True)
     return found
 
 

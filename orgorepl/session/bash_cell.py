@@ -149,13 +149,14 @@ __orgo_pre+=" #"; __orgo_last=${{__orgo_last-}};
 _RUN = ' eval "$__orgo_pre" "${__orgo_last//$\'\\n\'/ }"\n'
 _KEEP = "\n{{ __orgo_keep=$_ __orgo_st=$?;{exit} }} 2>/dev/null"
 
-# A user's `trap … EXIT` (or `trap - EXIT`) would replace the wrapper's: the session would not be
-# saved and the user's trap would run at the end of every command, where an interactive shell
-# runs it only when the shell ends.  When the text mentions `trap`, the wrapper keeps a copy of its
-# own trap and puts it back after the user's lines (the user's EXIT trap is not kept).
-_EXIT_COPY = ' \\builtin trap -p EXIT >| "$HOME/{root}/{sid}/.exit" 2>/dev/null;'
-_EXIT_BACK = (' [[ $(\\builtin trap -p EXIT) == *__orgo_st2* ]] ||'
-              ' \\builtin . "$HOME/{root}/{sid}/.exit";')
+# When the text mentions `trap`, the wrapper's EXIT trap is set aside while the user's lines run,
+# so that `trap`, `trap -p` and `trap -p EXIT` show only the user's traps, and put back after them
+# (a user's `trap … EXIT` would otherwise run at the end of every command, where an interactive
+# shell runs it when the shell ends; it is not kept).  If those lines end the shell (`exit`,
+# `set -e`), the session is not saved: it stays as it was, and a note says so.
+_EXIT_ASIDE = (' \\builtin trap -p EXIT >| "$HOME/{root}/{sid}/.exit" 2>/dev/null;'
+               ' \\builtin trap - EXIT;')
+_EXIT_BACK = ' \\builtin . "$HOME/{root}/{sid}/.exit";'
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def wrap_bash(command: str, session_id: str) -> WrappedBash:
     prologue = one_line.format(root=SESSION_ROOT, sid=session_id, trap=trap)
     guard = "trap" in command
     if guard:
-        prologue += _EXIT_COPY.format(root=SESSION_ROOT, sid=session_id)
+        prologue += _EXIT_ASIDE.format(root=SESSION_ROOT, sid=session_id)
     back = _EXIT_BACK.format(root=SESSION_ROOT, sid=session_id) if guard else ""
     program = prologue + _RUN + command + _KEEP.format(exit=back)
     return WrappedBash(program=program, nonce=nonce, lines=command.count("\n") + 1)

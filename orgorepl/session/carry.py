@@ -172,6 +172,9 @@ def bash_notes(done: bash_cell.BashOutcome, *, stateful: bool) -> list[str]:
         return []
     if done.timeout:
         return ["timed out: the shell session is as it was before this command"]
+    if done.cwd is None:
+        return ["the shell session's report for this command did not arrive (the shell ended before "
+                "the end of the command, or the output was cut): the session may be as it was before it"]
     if done.gone:
         # A shell cannot stand in a directory that is gone: say where the command ran instead of
         # letting `echo x > out.txt` land in ~ unannounced.  The session keeps the name.
