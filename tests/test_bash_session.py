@@ -204,3 +204,12 @@ def test_exec_opens_a_descriptor_for_the_rest_of_the_session(sh):
     sh.out("exec 3>&-")
     assert sh.out("cat out.log") == "first\nsecond\n"
     assert sh.run("echo third >&3").exit_code == 1
+
+
+def test_an_err_trap_fires_once_for_the_users_failure_only(sh):
+    sh.out("trap 'echo \"error trap: $?\"' ERR")
+    assert sh.out("false") == "error trap: 1\n"
+    assert sh.out("true") == ""
+    assert sh.out("echo $_") == "true\n"
+    sh.out("trap - ERR")
+    assert sh.out("false") == ""

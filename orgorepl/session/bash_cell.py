@@ -141,12 +141,14 @@ __orgo_pre+=" #"; __orgo_last=${{__orgo_last-}};
 
 # The wrapper's last command sets `$?` and `$_` to what the previous submission left: `eval`
 # returns the status of its last command and leaves `$_` set to its last argument, which the `#`
-# turns into a comment.  The user's text follows on lines of its own, run by the shell itself (not
+# turns into a comment.  `&&` keeps a failing status from firing the user's ERR trap (or `set -e`):
+# the status is only being restored; on success `:` sets `$_` to what it already was.
+# The user's text follows on lines of its own, run by the shell itself (not
 # by `eval`: `set -x` shows one `+`, a syntax error stops where an interactive shell's would), then
 # one line records what `$_` and `$?` were when it ended.  The user's lines are lines 2.. of the
 # program: bash's messages about them ("bash: line N: …", "bash: -c: line N: syntax error …") are
 # given back as an interactive shell words them (no line number), see `_as_interactive`.
-_RUN = ' eval "$__orgo_pre" "${__orgo_last//$\'\\n\'/ }"\n'
+_RUN = ' eval "$__orgo_pre" "${__orgo_last//$\'\\n\'/ }" && { \\builtin : "$_"; } 2>/dev/null\n'
 _KEEP = "\n{{ __orgo_keep=$_ __orgo_st=$?;{exit} }} 2>/dev/null"
 
 # When the text mentions `trap`, the wrapper's EXIT trap is set aside while the user's lines run,
