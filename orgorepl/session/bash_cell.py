@@ -51,7 +51,8 @@ _TRAP = (
     r""" __orgo_sd=${{__orgo_sd@Q}};"'"""
     r""" \builtin trap - EXIT; __orgo_rc=${{__orgo_st-$__orgo_st2}}; __orgo_u=${{__orgo_keep-$__orgo_last0}};"""
     r""" __orgo_tmp="$__orgo_sd/.tmp.$$";"""
-    r""" __orgo_um=$(\builtin umask -p); \builtin umask 077;"""
+    r""" \builtin umask -p >| "$__orgo_sd/.umask"; IFS= \builtin read -r __orgo_um < "$__orgo_sd/.umask";"""
+    r""" \builtin umask 077;"""
     r""" {{ \builtin set +o; \builtin shopt -p; \builtin printf "%s\n" "$__orgo_um"; \builtin trap -p;"""
     r""" if [[ -v IFS ]]; then \builtin declare -p IFS; else \builtin printf "%s\n" "\\builtin unset -v IFS"; fi;"""
     r""" \builtin set +uCf; \builtin unset -v IFS; \builtin trap - ERR DEBUG RETURN;"""
@@ -119,10 +120,11 @@ if [[ -f $__orgo_sd/env0 ]]; then
     __orgo_in[${{__orgo_kv%%=*}}]=1;
     \builtin export "$__orgo_kv" 2>/dev/null;
   done < "$__orgo_sd/env0";
-  for __orgo_kv in $(\builtin compgen -e); do
+  \builtin compgen -e >| "$__orgo_sd/.exported" 2>/dev/null;
+  while IFS= \builtin read -r __orgo_kv; do
     [[ -n ${{__orgo_in[$__orgo_kv]-}} ]] ||
     case "$__orgo_kv" in PWD|OLDPWD|SHLVL|_) ;; *) \builtin unset -v "$__orgo_kv" 2>/dev/null;; esac;
-  done;
+  done < "$__orgo_sd/.exported";
 fi;
 \builtin shopt -s expand_aliases;
 if [[ -f $__orgo_sd/bash.state ]]; then \builtin . "$__orgo_sd/bash.state" >/dev/null 2>&1; fi;
