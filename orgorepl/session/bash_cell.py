@@ -75,7 +75,7 @@ _TRAP = (
     r""" if [[ -n $__orgo_gone && $PWD == "$HOME" ]]; then __orgo_cwd=$__orgo_gone;"""
     r""" else __orgo_cwd=$PWD; __orgo_gone=; fi;"""
     r""" if [[ ${{__orgo_now:-0}} == "${{__orgo_gen:-0}}" ]]; then"""
-    r""" {{ for __orgo_v in $(\builtin compgen -v); do"""
+    r""" {{ \builtin compgen -v >| "$__orgo_sd/.names"; while IFS= \builtin read -r __orgo_v; do"""
     r""" case "$__orgo_v" in {own}) continue;; esac;"""
     r""" __orgo_at=${{!__orgo_v@a}}; case "$__orgo_at" in *r*) ;; *x*) continue;; esac;"""
     # A long plain string is kept in a file of its own and read back with mapfile: sourcing a 1 MB
@@ -86,7 +86,7 @@ _TRAP = (
     r""" \command mv -f "$__orgo_tmp.v" "$__orgo_sd/v.$__orgo_v";"""
     r""" \builtin printf "%s\n" "\\builtin mapfile -d \"\" -t __orgo_a < \"\$__orgo_sd/v.$__orgo_v\";"""
     r""" $__orgo_v=\${{__orgo_a[0]-}}; \\builtin unset -v __orgo_a"; continue; fi; fi;"""
-    r""" \builtin declare -p "$__orgo_v" 2>/dev/null; done;"""
+    r""" \builtin declare -p "$__orgo_v" 2>/dev/null; done < "$__orgo_sd/.names";"""
     # An associative array declared and not yet given a value (`declare -A port`) is not listed
     # by compgen; without it `port[http]=80` would make an indexed array.
     r""" \builtin declare -A >| "$__orgo_sd/.assoc" 2>/dev/null;"""
@@ -94,7 +94,8 @@ _TRAP = (
     r""" "declare -A "*[!A-Za-z0-9_]*|"declare -A __orgo_"*) ;; "declare -A "?*) \builtin printf "%s\n" "$__orgo_v";;"""
     r""" esac; done < "$__orgo_sd/.assoc";"""
     r""" \builtin alias -p;"""
-    r""" for __orgo_f in $(\builtin compgen -A function); do \builtin declare -f "$__orgo_f"; done;"""
+    r""" \builtin compgen -A function >| "$__orgo_sd/.names";"""
+    r""" while IFS= \builtin read -r __orgo_f; do \builtin declare -f "$__orgo_f"; done < "$__orgo_sd/.names";"""
     r""" \builtin declare -F;"""
     r""" }} >| "$__orgo_tmp.state" 2>/dev/null && \command mv -f "$__orgo_tmp.state" "$__orgo_sd/bash.state";"""
     r""" \command mv -f "$__orgo_tmp.opts" "$__orgo_sd/bash.opts";"""
