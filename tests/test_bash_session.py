@@ -213,3 +213,10 @@ def test_an_err_trap_fires_once_for_the_users_failure_only(sh):
     assert sh.out("echo $_") == "true\n"
     sh.out("trap - ERR")
     assert sh.out("false") == ""
+
+
+def test_an_unbound_variable_under_set_u_is_status_1_as_in_a_shell(sh):
+    sh.out("set -u")
+    out = sh.run('echo "$MAYBE"')
+    assert (out.exit_code, out.output) == (1, "bash: MAYBE: unbound variable\n")
+    assert sh.out("echo still here") == "still here\n"

@@ -171,6 +171,7 @@ class WrappedBash:
     lines: int = 1  # how many lines the user's text has (lines 2.. of the program)
 
 
+_UNBOUND = re.compile(r"^bash: line (\d+): [^\n]*: unbound variable\n\Z", re.MULTILINE)
 _MESSAGE = re.compile(r"^bash: (-c: )?line (\d+): ", re.MULTILINE)
 
 
@@ -237,6 +238,10 @@ def unwrap_bash(cell: WrappedBash, result: BashResult) -> BashOutcome:
         cwd, _, rest = (tail[:-1] if tail.endswith("\n") else tail).partition("\037")
         home, _, gone = rest.partition("\037")
         output = output[:at]
+    exit_code = result.exit_code
+    last = _UNBOUND.search(output)
+    if exit_code == 127 and last and 2 <= int(last.group(1)) <= cell.lines + 1:
+        exit_code = 1  # `set -u`: a non-interactive shell exits 127, an interactive one says 1
     output = _as_interactive(output, cell.lines)
-    return BashOutcome(output=output, exit_code=result.exit_code, timeout=result.timeout, cwd=cwd,
+    return BashOutcome(output=output, exit_code=exit_code, timeout=result.timeout, cwd=cwd,
                        home=home or None, success=result.success, gone=gone or None)
