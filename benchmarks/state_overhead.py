@@ -8,8 +8,14 @@ Series, interleaved round by round so machine noise hits all alike, each timing 
   5M list          ``big = list(range(5_000_000))``
   70 MB set        ``s = set(range(2_000_000))`` (about 70 MB in memory)
   numpy            ``import numpy as np`` (skipped where numpy is not installed)
+and, for bash, each timing ``echo 1``:
+  bash stateless   sent raw to /bash
+  bash fresh       a bash session holding nothing yet
+  bash 1 MB        a bash session holding a 1 MB shell variable
+  bash 10 MB       the same with 10 MB
 
-Ratios: empty to stateless (goal at most 1.5x), the others to empty (goal at most 1.3x).
+Ratios: empty to stateless (goal at most 1.5x), the others to empty (goal at most 1.3x); bash
+to a fresh bash session (goal: 1 MB at most 2x).
 
     python benchmarks/state_overhead.py [--rounds 10]
 """
@@ -57,6 +63,20 @@ def main() -> None:
                 raise SystemExit(f"benchmark submission failed: {out.error_type}: {out.error}")
             return elapsed
 
+        def submit_bash(session: RemoteSession, command: str) -> float:
+            start = time.perf_counter()
+            req = session.bash(command)
+            out = session.bash_done(req, client.bash(cid, req.command, 60))
+            elapsed = time.perf_counter() - start
+            if out.exit_code != 0:
+                raise SystemExit(f"benchmark bash submission failed: {out.exit_code}: {out.output[-300:]}")
+            return elapsed
+
+        shells = {name: RemoteSession(stateful=name != "bash stateless")
+                  for name in ("bash stateless", "bash fresh", "bash 1 MB", "bash 10 MB")}
+        submit_bash(shells["bash fresh"], "true")
+        submit_bash(shells["bash 1 MB"], "big=$(head -c 1000000 /dev/zero | tr '\\0' x)")
+        submit_bash(shells["bash 10 MB"], "big=$(head -c 10000000 /dev/zero | tr '\\0' x)")
         sessions = {name: RemoteSession(stateful=setup is not None) for name, setup in setups.items()}
         for name, setup in setups.items():
             if setup:
@@ -68,13 +88,19 @@ def main() -> None:
             for code in ("print(1)", "1+1"):
                 for name, s in sessions.items():
                     samples.setdefault((name, code), []).append(submit(s, code))
+            for name, s in shells.items():
+                samples.setdefault((name, "echo 1"), []).append(submit_bash(s, "echo 1"))
     med = {key: statistics.median(v) for key, v in samples.items()}
     for (name, code), value in med.items():
-        base = med[("stateless", code)] if name == "empty" else med[("empty", code)]
-        against = "stateless" if name == "empty" else "empty"
-        ratio = f"{value / base:5.2f}x {against}" if name != "stateless" else ""
-        print(f"{name:10s} {code:9s} median {value * 1000:8.1f} ms   {ratio}")
-    print(f"(rounds={args.rounds}; goals: empty at most 1.5x stateless, the others at most 1.3x empty)")
+        if name.startswith("bash"):
+            against = "bash stateless" if name == "bash fresh" else "bash fresh"
+        else:
+            against = "stateless" if name == "empty" else "empty"
+        key = (against, code)
+        ratio = f"{value / med[key]:5.2f}x {against}" if name not in ("stateless", "bash stateless") else ""
+        print(f"{name:14s} {code:9s} median {value * 1000:8.1f} ms   {ratio}")
+    print(f"(rounds={args.rounds}; goals: empty at most 1.5x stateless, the others at most 1.3x empty; "
+          "bash 1 MB at most 2x bash fresh)")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 ``bash -i`` in a pty (the ground truth) and through each of orgorepl's transports, step by step.
 
 The figures (matched steps / all steps, per transport and per category) are printed whether or
-not pytest captures output, and recorded as properties (``--junitxml``).  Over HTTP no overall
-threshold is asserted (a stateless endpoint cannot keep ``$?``, traps, jobs or shell options);
-what stateful bash mode promises (cwd, variables, exports, functions, aliases) must match in full.
+not pytest captures output, and recorded as properties (``--junitxml``).  Over HTTP the stateful
+transport is held to ``HTTP_BAR`` (issue 14: at least 90 %; 94.0 % reached: what a fresh process
+per submission cannot give is background jobs, history expansion, a terminal, ``$$`` and
+``$RANDOM``'s sequence); what stateful bash mode promises (cwd, variables, exports, functions,
+aliases) must match in full.
 A transport added to ``fidelity.harness.TRANSPORTS`` other than the two HTTP ones (the live one)
 is held to the issue's bar: at least 97 % of steps.
 
@@ -29,6 +31,7 @@ from fidelity.harness import (
 AGAIN = "bash -i (again)"
 HTTP_MODES = ("http", "stateless")
 LIVE_BAR = 97.0
+HTTP_BAR = 93.0
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +77,13 @@ def test_http_figures_are_reported(measured, record_property, capsys):
         print(table(figures))
         print(category_table(figures))
     assert all(0 < fig.matched < fig.total for fig in figures if fig.transport in HTTP_MODES)
+
+
+@pytest.mark.pty
+def test_http_matches_the_shell_on_most_steps(measured):
+    """Issue 14: over HTTP at least 90 % of the corpus's steps match one persistent bash -i."""
+    fig = measured.figure("http")
+    assert fig.percent >= HTTP_BAR, mismatch_report(fig, limit=40)
 
 
 @pytest.mark.pty

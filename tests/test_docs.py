@@ -185,7 +185,8 @@ def real_messages(tmp_path: Path) -> list[str]:
     from orgorepl.connect import remote_connector
     from orgorepl.emulator import EmbeddedEmulator
     from orgorepl.modes import Mode
-    from orgorepl.session.carry import python_notes
+    from orgorepl.session.bash_cell import BashOutcome
+    from orgorepl.session.carry import bash_notes, python_notes
 
     from outcomes import bash_outcome, python_outcome, render_bash, render_exec
 
@@ -258,6 +259,8 @@ def real_messages(tmp_path: Path) -> list[str]:
                              timeout=False, state=StateReport(arrived=True, saved=True, late=True,
                                                               uncommitted=("conn",)))
     found += python_notes(ctrl_c, stateful=True)
+    found += bash_notes(BashOutcome("", 0, False, cwd="/x", gone="/x/gone"), stateful=True)
+    found += bash_notes(BashOutcome("", 0, False, cwd=None), stateful=True)
     return found
 
 

@@ -123,9 +123,7 @@ class RemoteSession:
         builder = oc.OutcomeBuilder(Mode.BASH)
         builder.feed(done.output, oc.Stream.COMBINED)
         status = oc.bash_status(exit_code=done.exit_code, success=done.success, timed_out=done.timeout)
-        notes: tuple[str, ...] = ()
-        if done.timeout and request.cell is not None:
-            notes = ("timed out: the shell session is as it was before this command",)
+        notes = tuple(bash_notes(done, stateful=request.cell is not None))
         return builder.finish(status, exit_code=done.exit_code, duration=duration, timeout=timeout,
                               error=oc.UNKNOWN_EXIT if status is oc.Status.UNKNOWN else None, notes=notes)
 
@@ -241,6 +239,23 @@ def parse_listing(output: str) -> list[NameState]:
 
 LATE_NOTE = ("a submission interrupted with Ctrl-C finished before the computer could be told, "
              "and its changes are in the session")
+
+
+def bash_notes(done: bash_cell.BashOutcome, *, stateful: bool) -> list[str]:
+    """What the user must be told about the shell session after a bash submission."""
+    if not stateful:
+        return []
+    if done.timeout:
+        return ["timed out: the shell session is as it was before this command"]
+    if done.cwd is None:
+        return ["the shell session's report for this command did not arrive (the shell ended before "
+                "the end of the command, or the output was cut): the session may be as it was before it"]
+    if done.gone:
+        # A shell cannot stand in a directory that is gone: say where the command ran instead of
+        # letting `echo x > out.txt` land in ~ unannounced.  The session keeps the name.
+        return [f"the working directory {done.gone} no longer exists: this command ran in ~ "
+                "(the session stays in it; cd elsewhere to leave it)"]
+    return []
 
 
 def python_notes(outcome: CellOutcome, *, stateful: bool) -> list[str]:
