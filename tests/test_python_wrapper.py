@@ -311,7 +311,7 @@ def test_program_text_is_small_and_plain_python_38():
     print(f"\nwrapper program: {len(empty)} characters for an empty submission")
     assert len(empty) < 16_000  # all three parts, compressed (state, stderr, Ctrl-C marks: issue 14)
     source = "".join(Path(python_state.__file__).with_name(name).read_text(encoding="utf-8")
-                     for name in ("remote_python.py", "remote_state.py", "remote_runtime.py"))
+                     for name in ("remote_python.py", "remote_state.py", "remote_runtime.py", "remote_io.py"))
     assert len(empty) < 0.75 * len(source)
     assert not any(line.lstrip().startswith("#") for line in empty.splitlines())
     ast.parse(empty, feature_version=(3, 8))

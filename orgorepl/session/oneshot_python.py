@@ -3,31 +3,16 @@ traceback the REPL shows and what the run wrote to stderr, with no session state
 
 from __future__ import annotations
 
-import ast
-import functools
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from orgorepl.protocol import ExecResult
-from orgorepl.session.python_state import MARK_PREFIX, CellOutcome, StatefulCell, unwrap_stateful
+from orgorepl.session.python_state import MARK_PREFIX, CellOutcome, StatefulCell, shipped_text, unwrap_stateful
 
 
-@functools.lru_cache(maxsize=1)
 def _run_source() -> str:
-    """``remote_run.py`` as sent: no docstrings, one space per indent (as ``python_state`` does)."""
-    tree = ast.parse(Path(__file__).with_name("remote_run.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            body[:] = body[1:] or [ast.Pass()]
-    lines = []
-    for line in ast.unparse(tree).splitlines():
-        code = line.lstrip(" ")
-        if code:
-            lines.append(" " * ((len(line) - len(code)) // 4) + code)
-    return "\n".join(lines) + "\n"
+    """``remote_io.py`` and ``remote_run.py`` as sent, made small as the stateful program is."""
+    return shipped_text("remote_io.py", "remote_run.py")
 
 
 @dataclass(frozen=True)

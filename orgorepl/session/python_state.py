@@ -66,27 +66,31 @@ def _remote_source() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _remote_text() -> str:
-    """The remote program's text: no docstrings or comments, one space per indent level.
+    """The remote program's text (see ``shipped_text``)."""
+    return shipped_text("remote_io.py", "remote_runtime.py", "remote_state.py", "remote_python.py")
+
+
+@functools.lru_cache(maxsize=4)
+def shipped_text(*names: str) -> str:
+    """Files of this package sent to the computer as one program: no docstrings or comments, one space per indent level.
 
     ``ast.unparse`` puts every statement on one line with the indent as the line's only leading
     spaces (string literals come out as one-line reprs), so re-indenting it line by line is
     safe; the result still runs on the remote's Python 3.8+ (a test parses it as 3.8).  Built
     once per client process, in a few milliseconds.
     """
-    here = Path(__file__)
-    text = "".join(here.with_name(name).read_text(encoding="utf-8")
-                   for name in ("remote_runtime.py", "remote_state.py", "remote_python.py"))
-    tree = ast.parse(text)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            body[:] = body[1:] or [ast.Pass()]  # in place: ``node`` is only known to be an AST
     lines = []
-    for line in ast.unparse(tree).splitlines():
-        code = line.lstrip(" ")
-        if code:
-            lines.append(" " * ((len(line) - len(code)) // 4) + code)
+    for name in names:  # each file on its own: its module docstring is its first statement
+        tree = ast.parse(Path(__file__).with_name(name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                body[:] = body[1:] or [ast.Pass()]  # in place: ``node`` is only known to be an AST
+        for line in ast.unparse(tree).splitlines():
+            code = line.lstrip(" ")
+            if code:
+                lines.append(" " * ((len(line) - len(code)) // 4) + code)
     return "\n".join(lines) + "\n"
 
 

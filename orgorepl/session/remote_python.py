@@ -43,10 +43,10 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_main")
         clean_globals = {"__builtins__": sys.modules["builtins"]}
-        state, runtime = (sys.modules["__main__"].__dict__.pop(k) for k in ("__orgo_state", "__orgo_runtime"))
+        parts = (sys.modules["__main__"].__dict__.pop(k) for k in ("__orgo_state", "__orgo_runtime", "__orgo_io"))
         return type(self)(self.__code__, clean_globals)(P, tuple(type(f)(f.__code__, clean_globals)
-                                                                for f in (state, runtime)))
-    state, runtime = clean
+                                                                for f in parts))
+    state, runtime, io = clean
     import ast
     import builtins
     import json
@@ -87,21 +87,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         """True for code of the user's: this submission, or a definition rebuilt from an earlier one."""
         return filename == "<cell>" or filename.startswith("<cell defining ")
 
-    def emit(text):
-        """Write to stdout as it was before the user's code ran; if that fails (the user closed
-        it, or it cannot encode a character of the traceback), to file descriptor 1 directly."""
-        try:
-            out.write(text)
-            out.flush()
-            return
-        except Exception:
-            pass
-        try:
-            data = text.encode("utf-8", "backslashreplace")
-            while data:
-                data = data[os.write(1, data):]
-        except Exception:
-            pass
+    emit, capture = io(out)
 
     def display(value, width):
         """``sys.displayhook``, with the value pretty-printed to the user's terminal ``width``
@@ -141,33 +127,6 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     generation = (read("gen") or "0").strip()
 
     # 2. run --------------------------------------------------------------------------------
-    def capture():
-        """Point file descriptor 2 (``sys.stderr``, ``warnings``, ``logging``, child processes)
-        at an anonymous file for the run; returns how to put it back and take what came."""
-        try:
-            sys.stderr.flush()
-            fd, saved = os.memfd_create("stderr"), os.dup(2)
-            os.dup2(fd, 2)
-        except Exception:  # no memfd (not Linux), or a stderr that is gone: left as it is
-            return lambda: ""
-
-        def stop():
-            for stream in (sys.stderr, sys.__stderr__):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-            try:  # the user's code may have closed either descriptor
-                os.dup2(saved, 2)
-                os.close(saved)
-                with open(fd, "rb") as f:
-                    f.seek(0)
-                    return f.read().decode("utf-8", "backslashreplace")
-            except Exception:
-                return ""
-
-        return stop
-
     def locked(action):
         """``action()`` holding the session's lock, so marking a submission abandoned and its save
         never interleave (the lock goes with the process, also when it is killed)."""

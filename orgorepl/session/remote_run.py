@@ -21,52 +21,15 @@ def __orgo_run(P, clean=False):  # noqa: N802 - the name is reserved; it removes
 
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_run")
-        return type(self)(self.__code__, {"__builtins__": sys.modules["builtins"]})(P, True)
-    import os
+        io = sys.modules["__main__"].__dict__.pop("__orgo_io")
+        clean_globals = {"__builtins__": sys.modules["builtins"]}
+        return type(self)(self.__code__, clean_globals)(P, type(io)(io.__code__, clean_globals))
+    io = clean
 
     ns = sys.modules["__main__"].__dict__
     out = sys.stdout
 
-    def emit(text):
-        try:
-            out.write(text)
-            out.flush()
-            return
-        except Exception:
-            pass
-        try:
-            data = text.encode("utf-8", "backslashreplace")
-            while data:
-                data = data[os.write(1, data):]
-        except Exception:
-            pass
-
-    def capture():
-        """Point file descriptor 2 (``sys.stderr``, ``warnings``, ``logging``, child processes)
-        at an anonymous file for the run; returns how to put it back and take what came."""
-        try:
-            sys.stderr.flush()
-            fd, saved = os.memfd_create("stderr"), os.dup(2)
-            os.dup2(fd, 2)
-        except Exception:  # no memfd (not Linux), or a stderr that is gone: left as it is
-            return lambda: ""
-
-        def stop():
-            for stream in (sys.stderr, sys.__stderr__):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-            try:  # the user's code may have closed either descriptor
-                os.dup2(saved, 2)
-                os.close(saved)
-                with open(fd, "rb") as f:
-                    f.seek(0)
-                    return f.read().decode("utf-8", "backslashreplace")
-            except Exception:
-                return ""
-
-        return stop
+    emit, capture = io(out)
 
     src = P["code"]
     error = None
