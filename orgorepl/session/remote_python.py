@@ -62,21 +62,6 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     except OSError:
         pass
 
-    def read(name, default=None, binary=False):
-        try:
-            with open(os.path.join(sd, name), "rb" if binary else "r") as f:
-                return f.read()
-        except (OSError, ValueError):
-            return default
-
-    def write(name, data):
-        path = os.path.join(sd, name)
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-
     def source_lines(text):
         """Lines as the compiler counts them (not ``str.splitlines``, which also splits at form
         feeds, ``\\x1c``-``\\x1e``, ``\\u2028`` and others that can sit inside a line)."""
@@ -88,6 +73,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         return filename == "<cell>" or filename.startswith("<cell defining ")
 
     emit, capture = io(out)
+    # the session's files are read and written one way, the state half's (replaced atomically)
+    restore, save_state, read, write = state(P, ns, sd, users, source_lines, runtime(ns))
 
     def display(value, width):
         """``sys.displayhook``, with the value pretty-printed to the user's terminal ``width``
@@ -121,7 +108,6 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     os.environ.update(dict(env_items(read("env0", b"", True) or b"")))
     env_before = dict(os.environ)
 
-    restore, save_state = state(P, ns, sd, users, source_lines, runtime(ns))
     flags = restore()[2]
     before = {k: id(v) for k, v in ns.items()}
     generation = (read("gen") or "0").strip()

@@ -516,4 +516,4 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
             write("noted.json", json.dumps(S["noted"]))
         return {"lost": lost_now, "notes": notes}
 
-    return restore, save
+    return restore, save, read, write
