@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,3 +229,48 @@ def test_busy_port_is_an_oserror(emu, tmp_path):
     port = int(emu.base_url.rsplit(":", 1)[1].split("/")[0])
     with pytest.raises(OSError):
         EmbeddedEmulator(data_dir=tmp_path / "other", port=port).start()
+
+
+@pytest.mark.parametrize("endpoint", ["exec", "bash"])
+def test_a_call_running_when_serve_stops_is_answered_at_once_in_one_line(isolated_env, endpoint):
+    """Ctrl-C on `orgorepl serve` while a call runs: the run is stopped and its call answered
+    503 "shutting down" (not cut by the graceful-shutdown timeout into a bare 500), and the
+    emulator's output holds no traceback."""
+    from orgorepl import errors
+    from orgorepl.client import OrgoClient
+
+    server = subprocess.Popen([sys.executable, "-m", "orgorepl", "serve", "--port", "0", "--api-key", "k-stop",
+                               "--data-dir", str(isolated_env / "serve")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if line.startswith("Try:"):
+                break
+        base = next(line.split()[-1] for line in lines if line.startswith("Orgo API emulator listening on"))
+        client = OrgoClient("k-stop", base)
+        computer = client.list_computers()[0]
+        failure: list[BaseException] = []
+
+        def call():
+            try:
+                if endpoint == "exec":
+                    client.exec(computer.id, "import time; time.sleep(30)", 60)
+                else:
+                    client.bash(computer.id, "sleep 30", 60)
+            except errors.OrgoError as err:
+                failure.append(err)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        time.sleep(1.5)
+        server.send_signal(signal.SIGINT)
+        thread.join(20)
+        rest, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert len(failure) == 1 and isinstance(failure[0], errors.APIError) and failure[0].status == 503
+    assert "the run was stopped before it ended" in failure[0].one_line()
+    assert "Traceback" not in rest and "CancelledError" not in rest, rest

@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route, Router, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from orgorepl import protocol
-from orgorepl.emulator.containment import Refused, SpawnError
+from orgorepl.emulator.containment import Refused, RunStopped, SpawnError
 from orgorepl.emulator.execution import BashTimedOut, run_bash, run_exec
 from orgorepl.emulator.limits import Limits
 from orgorepl.emulator.runtime import Runtime, child_env
@@ -441,6 +441,8 @@ def _shown(path: str, limit: int = 200) -> str:
 
 
 async def on_refused(request: Request, exc: Refused) -> Reply:
+    if isinstance(exc, RunStopped):
+        return error_reply(503, str(exc))
     return error_reply(503, "Could not reach the desktop: the emulator is shutting down.")
 
 

@@ -42,6 +42,11 @@ class Refused(RuntimeError):
     """The emulator is shutting down: no new child may start."""
 
 
+class RunStopped(Refused):
+    """The emulator shut down while a run was going: it was killed, and its call is answered so
+    (a 503 at once) instead of being cut by the server's graceful-shutdown timeout (a bare 500)."""
+
+
 class SpawnError(Exception):
     """A run could not be started (no processes left, its cgroup could not be made, ...)."""
 

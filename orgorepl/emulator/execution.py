@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from typing import Any
 
-from orgorepl.emulator.containment import SpawnError
+from orgorepl.emulator.containment import RunStopped, SpawnError
 from orgorepl.emulator.limits import MEMORY, Limits, note
 from orgorepl.emulator.procs import HostLost, Outcome, Spawned, supervise
 from orgorepl.emulator.runtime import Runtime, child_env
@@ -56,6 +56,9 @@ def _code_fd(code: str) -> int:
     return fd
 
 
+STOPPED = "The emulator is shutting down: the run was stopped before it ended."
+
+
 async def run_exec(computer: ComputerRecord, code: str, timeout: int, runtime: Runtime) -> dict[str, Any]:
     """A pristine interpreter per call: no variable or import survives from one call to the next."""
     limits, containment = runtime.limits, runtime.containment
@@ -81,6 +84,8 @@ async def run_exec(computer: ComputerRecord, code: str, timeout: int, runtime: R
     containment.attach(cage, proc.pid)
     outcome = await supervise(proc, cage, containment, out_fd=out_r, report_fd=report_r,
                               timeout=timeout, cap=limits.output)
+    if containment.closed:
+        raise RunStopped(STOPPED)
     return exec_reply(outcome, timeout, limits)
 
 
@@ -157,6 +162,8 @@ async def run_bash(computer: ComputerRecord, command: str, timeout: int, runtime
     containment.attach(cage, proc.pid)
     outcome = await supervise(Spawned(proc), cage, containment, out_fd=out_r, timeout=timeout,
                               cap=limits.output)
+    if containment.closed:
+        raise RunStopped(STOPPED)
     output = outcome.output.text()
     for limit in sorted(outcome.hits):
         output += ("\n" if output and not output.endswith("\n") else "") + note(limit, limits) + "\n"

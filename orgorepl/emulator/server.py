@@ -130,6 +130,7 @@ class EmulatorServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await self.runtime.terminals.aclose()
+        self.runtime.close_now()  # runs in flight end now and their calls are answered (503)
         await super().shutdown(sockets)
 
 
