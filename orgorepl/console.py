@@ -84,24 +84,18 @@ class Console:
         self.stderr.write(f"{prefix}{text}\n")
         self.stderr.flush()
 
-    def error_block(self, text: str) -> None:
-        """Several lines on stderr as they are (a traceback), sanitised for a terminal."""
+    def error_block(self, text: str, *, remote_stderr: bool = False) -> None:
+        """Several lines on stderr as they are (a traceback), sanitised for a terminal.
+        ``remote_stderr``: what the run itself wrote there, colours kept when colour is on and
+        its last line left as it ended, as a local script's stderr would be."""
         if not text:
             return
         self._clear_status()
         if self.stderr_isatty:
-            text = sanitize(text, keep_sgr=False)
-        self.stderr.write(text if text.endswith("\n") else text + "\n")
+            text = sanitize(text, keep_sgr=self.color and remote_stderr)
+        self.stderr.write(text if remote_stderr or text.endswith("\n") else text + "\n")
         self.stderr.flush()
 
-    def _remote_stderr(self, text: str) -> None:
-        if not text:
-            return
-        self._clear_status()
-        if self.stderr_isatty:
-            text = sanitize(text, keep_sgr=self.color)
-        self.stderr.write(text)
-        self.stderr.flush()
 
     def report(self, outcome: Outcome) -> int:
         """A submission's outcome on plain streams; returns its exit status.
@@ -111,7 +105,7 @@ class Console:
         code (the exit status says it, as a shell does).  What the run wrote to stderr, when the
         wrapper brought it back, goes to stderr, as it would from a local script."""
         self.out("".join(p.text for p in outcome.pieces if p.stream is not Stream.STDERR))
-        self._remote_stderr("".join(p.text for p in outcome.pieces if p.stream is Stream.STDERR))
+        self.error_block("".join(p.text for p in outcome.pieces if p.stream is Stream.STDERR), remote_stderr=True)
         if outcome.status in (Status.REFUSED, Status.UNREACHABLE):
             self.error(outcome.error or outcome.verdict)  # the client error's own line, as any command says it
         elif outcome.status is Status.ERROR and outcome.traceback:

@@ -4,12 +4,8 @@ The supervisor (``live_supervisor.py``, shipped as source) owns the live shell o
 a terminal socket only attaches to it, so the socket may drop, idle out or be replaced while
 the shell and whatever it runs go on.  How a socket attaches:
 
-* **Starting.**  One line is pasted into the terminal's fresh login bash (bracketed paste, a
-  leading space so it stays out of history): ``python3 -c BOOT; printf EXIT; exit``.  ``BOOT``
-  takes ``''`` off ``sys.path``, puts the tty in raw mode (no echo, no line limit, no byte
-  taken for a signal), says ``!boot`` and reads one line: the supervisor's source, zlib and
-  base64.  It then runs the ``attach`` half with the arguments of this line (session id, role,
-  offset, window, whether to create the session).
+* **Starting** is ``boot_line``'s, as for the live Python agent; the attach half then runs with
+  the arguments of the line (session id, role, offset, window, whether to create the session).
 * **Frames out** are ``\\x1e`` + a nonce + one kind letter + an ASCII body + ``\\n``:
   ``H`` hello (JSON: ``start``/``end`` offsets, ``lost`` bytes, ``in`` input bytes taken,
   ``meta``, ``exited``, ``created``), ``O`` output (``offset,taken,base64``), ``X`` the
@@ -25,15 +21,12 @@ the shell and whatever it runs go on.  How a socket attaches:
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import secrets
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from orgorepl.session.live_bash import PASTE_END, PASTE_START
+from orgorepl.session.boot_line import boot_line, payload
 from orgorepl.session.marked_lines import MarkedLines
 
 RS = "\x1e"
@@ -86,12 +79,6 @@ class AttachEnded:
 Event = Booted | Hello | Data | ProgramExited | Gone | AttachEnded
 
 
-@functools.lru_cache(maxsize=1)
-def supervisor_payload() -> str:
-    text = Path(__file__).with_name("live_supervisor.py").read_bytes()
-    return base64.b64encode(zlib.compress(text, 9)).decode("ascii") + "\n"
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -111,18 +98,12 @@ class Attach:
                            "cols": cols, "rows": rows, "linger": linger, "program": list(program)},
                           separators=(",", ":"))
         packed = _b64(args.encode("utf-8"))  # no quote of any kind inside the quoted line
-        boot = ('import sys;sys.path[0:1]=[] if sys.path and sys.path[0]=="" else sys.path[0:1];'
-                'import os,tty,zlib,binascii,json;tty.setraw(0);'
-                f'os.write(1,b"\\x1e{self.nonce}!boot\\n");'
-                's=zlib.decompress(binascii.a2b_base64(b"".join(iter(lambda:os.read(0,1),b"\\n"))));'
-                f'exec(compile(s,"{SOURCE_FILE}","exec"),{{"__name__":"__orgo_attach__","SOURCE":s,'
-                f'"ARGS":json.loads(binascii.a2b_base64(b"{packed}"))}})')
-        line = f" {self.python} -c '{boot}'; printf '\\036{self.nonce}!exit:%s\\n' \"$?\"; exit"
-        return PASTE_START + line + PASTE_END + "\r"
+        return boot_line(self.nonce, filename=SOURCE_FILE, module="__orgo_attach__",
+                         args=f'json.loads(binascii.a2b_base64(b"{packed}"))', python=self.python)
 
     @staticmethod
     def payload() -> str:
-        return supervisor_payload()
+        return payload("live_supervisor.py")
 
     @staticmethod
     def keys(data: bytes) -> str:

@@ -6,15 +6,10 @@ terminal socket's own login bash and kept for the session: every submission runs
 lambdas): nothing is pickled.  What was learned about PTYs (``../shared/design-live.md``) and
 how it is used:
 
-* **Starting it.**  One line is pasted into the fresh bash (bracketed paste, as live bash
-  does, with a leading space so it stays out of history): ``python3 -c BOOT; printf EXIT; exit``.
-  ``BOOT`` takes ``''`` off ``sys.path`` (a ``zlib.py`` in the home directory must not stand in
-  for the stdlib while the agent imports), puts the PTY in raw mode, says ``!boot`` and reads
-  one line: the agent's source, zlib-compressed and base64-encoded.  Sending it only after
-  ``!boot`` means it meets a raw tty: no echo, no 4095-byte line limit, no byte taken for a
-  signal.  The agent then says ``ready``.  ``python3`` missing or the agent failing to start
-  is the ``!exit:N`` line bash prints (with the status) when the interpreter ends; so is the
-  agent's death later (``os._exit``, a kill), after which bash exits and the socket closes.
+* **Starting it** is ``boot_line``'s (one pasted line, a raw tty, the source read after
+  ``!boot``); the agent then says ``ready``.  ``python3`` missing or the agent failing to start
+  is the ``!exit:N`` line bash prints when the interpreter ends; so is the agent's death later
+  (``os._exit``, a kill), after which bash exits and the socket closes.
 * **Frames.**  The agent writes ``\\x1e`` + a per-session nonce + one JSON object (ASCII only:
   a control character in it is escaped) + ``\\n`` and nothing else ever reaches the PTY (the
   user's fds 0-2 are pipes).  Anything else in the stream is the shell's noise from before the
@@ -32,15 +27,11 @@ which the agent only answers between cells: completion never runs beside a cell)
 
 from __future__ import annotations
 
-import base64
-import functools
 import json
 import secrets
-import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
-from orgorepl.session.live_bash import PASTE_END, PASTE_START
+from orgorepl.session.boot_line import boot_line, payload
 from orgorepl.session.marked_lines import MarkedLines
 
 RS = "\x1e"
@@ -103,11 +94,9 @@ class Reply:
 Event = Booted | Ready | Output | InputWanted | Done | Exited | Reply
 
 
-@functools.lru_cache(maxsize=1)
 def agent_payload() -> str:
-    """The agent's source as the bootstrap reads it: one line of base64 of its zlib."""
-    text = Path(__file__).with_name("live_agent.py").read_bytes()
-    return base64.b64encode(zlib.compress(text, 9)).decode("ascii") + "\n"
+    """The agent's source as the bootstrap reads it (``boot_line.payload``)."""
+    return payload("live_agent.py")
 
 
 def _request(obj: dict[str, object]) -> str:
@@ -124,15 +113,9 @@ class LivePython:
     # ---------------------------------------------------------------- what to send
 
     def bootstrap(self) -> str:
-        """The line typed into the fresh shell (see the module's docstring)."""
-        nonce = self.nonce
-        boot = ('import sys;p=sys.path.pop(0) if sys.path and sys.path[0]=="" else None;'
-                'import os,tty,zlib,binascii;tty.setraw(0);'
-                f'os.write(1,b"\\x1e{nonce}!boot\\n");'
-                'exec(compile(zlib.decompress(binascii.a2b_base64(b"".join(iter(lambda:os.read(0,1),b"\\n")))),'
-                f'"{AGENT_FILE}","exec"),{{"__name__":"__orgo_live__","ARGS":("{nonce}",p)}})')
-        line = f" python3 -c '{boot}'; printf '\\036{nonce}!exit:%s\\n' \"$?\"; exit"
-        return PASTE_START + line + PASTE_END + "\r"
+        """The line typed into the fresh shell (``boot_line``; the agent's ``ARGS``: the nonce and
+        the ``sys.path`` entry taken off, for the user's cells)."""
+        return boot_line(self.nonce, filename=AGENT_FILE, module="__orgo_live__", args=f'("{self.nonce}",p)')
 
     def payload(self) -> str:
         return agent_payload()
