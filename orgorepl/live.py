@@ -58,7 +58,7 @@ class LiveCore:
         self.cwd: str | None = None
         self.started_count = 0
         self.resumed: Resumed | None = None  # the start found the session running (``--resume``)
-        self.unsupervised_note = ""  # why this one does not survive a dropped socket
+        self.unsupervised_note = ""  # why this one does not survive a dropped socket (until said)
         self._sent = asyncio.Event()  # the running submission has been sent (made on the core's loop)
         self._running = False  # a submission is on its way or running
         self._reattached_seen = 0
@@ -139,10 +139,15 @@ class LiveCore:
             if frame is not None:
                 idle.append(frame)
         if self._terminal is not None:
-            return (), idle
+            return self._unsaid(), idle
         notes = (self.new_note,) if self.started_count else ()
         await self.start()
-        return notes, idle
+        return (*notes, *self._unsaid()), idle
+
+    def _unsaid(self) -> tuple[str, ...]:
+        """Why this shell will not survive a dropped socket, said with the first submission on it."""
+        note, self.unsupervised_note = self.unsupervised_note, ""
+        return (note,) if note else ()
 
     def _drop_notes(self) -> tuple[str, ...]:
         """Said once per reattach: the connection dropped and came back, with what it cost."""

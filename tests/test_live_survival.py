@@ -233,7 +233,10 @@ def test_without_python3_on_the_computer_the_shell_runs_unsupervised(emulator, c
         shell.start()
         assert not shell.shell.supervised
         assert "python3 was not found" in shell.shell.unsupervised_note
-        assert shell.run("echo still-works").output == "still-works\n"
+        first = shell.run("echo still-works")
+        assert first.output == "still-works\n"
+        assert any("will not survive a dropped connection" in n for n in first.notes)  # said, once
+        assert not any("survive" in n for n in shell.run("true").notes)
     finally:
         shell.close(end=True)
 
