@@ -66,10 +66,6 @@ class Plain(Terminal):
     supervised = False
     reattached = lost = 0
 
-    @property
-    def dropped(self) -> bool:
-        return self.socket.close_code is not None
-
     async def ack(self) -> None:
         return None
 
@@ -99,7 +95,6 @@ class Supervised:
         self._input = bytearray()  # typed, not yet reported taken by the supervisor
         self._input_base = 0  # how many bytes the supervisor had taken before ``_input``
         self._note: dict[str, Any] | None = None
-        self._acked: int | None = None
         self.hello: Hello | None = None
         self.received = 0  # offset of the next output byte
         self.ended_code: int | None = None  # the program ended (its status)
@@ -266,7 +261,6 @@ class Supervised:
 
     async def ack(self) -> None:
         """Everything received so far is shown: a client resuming later starts after it."""
-        self._acked = self.received
         await self._send(self._framing.ack(self.received))
 
     async def note(self, note: dict[str, Any]) -> None:
