@@ -342,7 +342,7 @@ def _done(session, request, output, **kw):
     return session.python_done(request, ExecResult(output=output, success=kw.pop("success", False), **kw))
 
 
-TRAILER = '{"cwd": "/home/user", "saved": true, "home": "/home/user", "lost": {}, "assigned": ["y"]}'
+TRAILER = ascii({"cwd": "/home/user", "saved": True, "home": "/home/user", "lost": {}, "assigned": ["y"]})
 
 
 def test_unwrap_strips_exactly_the_marked_blocks():

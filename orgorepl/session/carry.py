@@ -172,13 +172,18 @@ class RemoteSession:
         return _RESET.format(root=bash_cell.SESSION_ROOT, sid=self.session_id)
 
 
-_LISTING = """import json, os
-p = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}, "manifest.json")
+# The manifest is marshal data (remote_state.py); an orgorepl before it wrote manifest.json.
+_LISTING = """import json, marshal, os
+p = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r}, "manifest")
 try:
-    with open(p) as f:
-        print(f.read())
+    with open(p + ".m", "rb") as f:
+        print(json.dumps(marshal.loads(f.read())))
 except FileNotFoundError:
-    print("{{}}")
+    try:
+        with open(p + ".json") as f:
+            print(f.read())
+    except FileNotFoundError:
+        print("{{}}")
 """
 
 # Marks submissions abandoned, holding the lock the wrapper saves under (remote_python.py).
@@ -187,10 +192,9 @@ import os, time
 d = os.path.join(os.path.expanduser("~"), {root!r}, {sid!r})
 os.makedirs(os.path.join(d, "abandoned"), exist_ok=True)
 with open(os.path.join(d, "lock"), "a") as lock:
-    try:
-        import fcntl
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    except ImportError:
+    try:  # the same kind of lock as the wrapper's (os.lockf, a POSIX record lock)
+        os.lockf(lock.fileno(), os.F_LOCK, 0)
+    except (AttributeError, OSError):
         pass
     for token in {tokens!r}:
         open(os.path.join(d, "abandoned", token), "w").close()

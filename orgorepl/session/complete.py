@@ -50,12 +50,14 @@ def source() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _packed() -> str:
-    """The HTTP probe's program: the session's own restore (``remote_runtime.py``,
-    ``remote_state.py``, the same text a submission runs, used read-only) ahead of
-    ``remote_complete.py``, so a probe sees the session exactly as the next submission will."""
+    """The HTTP probe's program: the session's own restore (``remote_source.py``,
+    ``remote_values.py``, ``remote_runtime.py``, ``remote_state.py``, the same text a submission
+    runs, used read-only) ahead of ``remote_complete.py``, so a probe sees the session exactly as
+    the next submission will."""
     here = Path(__file__)
     text = "".join(here.with_name(name).read_text(encoding="utf-8") + "\n"
-                   for name in ("remote_runtime.py", "remote_state.py")) + source()
+                   for name in ("remote_source.py", "remote_values.py", "remote_runtime.py",
+                                "remote_state.py")) + source()
     return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 

@@ -13,7 +13,6 @@ import ast
 import base64
 import functools
 import hashlib
-import json
 import secrets
 import zlib
 from dataclasses import dataclass, field
@@ -33,13 +32,13 @@ _BOOT = """import marshal, os, sys
 p = os.path.join(os.path.expanduser('~'), '.orgorepl', 'wrapper', '%s-%s.code' % (sys.implementation.cache_tag, H))
 try:
     with open(p, 'rb') as f:
-        c = marshal.load(f)
+        c = marshal.loads(f.read())
 except Exception:
     import base64, zlib
     c = compile(zlib.decompress(base64.b85decode(D)), '<orgorepl>', 'exec')
     try:
         os.makedirs(os.path.dirname(p), mode=0o700, exist_ok=True)
-        with open(p + '.%d' % os.getpid(), 'wb') as f:
+        with open(os.open(p + '.%d' % os.getpid(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'wb') as f:
             marshal.dump(c, f)
         os.replace(p + '.%d' % os.getpid(), p)
     except Exception:
@@ -67,7 +66,8 @@ def _remote_source() -> str:
 @functools.lru_cache(maxsize=1)
 def _remote_text() -> str:
     """The remote program's text (see ``shipped_text``)."""
-    return shipped_text("remote_io.py", "remote_runtime.py", "remote_state.py", "remote_python.py")
+    return shipped_text("remote_io.py", "remote_source.py", "remote_values.py", "remote_runtime.py",
+                        "remote_state.py", "remote_python.py")
 
 
 @functools.lru_cache(maxsize=4)
@@ -171,22 +171,22 @@ def unwrap_stateful(cell: StatefulCell, result: ExecResult) -> CellOutcome:
 
 
 def _take_trailer(output: str, mark: str) -> tuple[str, StateReport]:
-    """``output`` without the trailer line ``\\n<mark>{json}\\n``, and what the line said.
+    """``output`` without the trailer line ``\\n<mark>{...}\\n``, and what the line said.
 
     Text after the line stays (it was printed after the wrapper finished).  A line that is not
-    whole JSON was cut short by an output limit: it goes, and the newline after it stays, since
+    a whole literal was cut short by an output limit: it goes, and the newline after it stays, since
     it is not the wrapper's.
     """
     at = output.rfind("\n" + mark + "{")
     if at < 0:
         return output, StateReport()
-    json_at = at + 1 + len(mark)
-    end = output.find("\n", json_at)
+    body_at = at + 1 + len(mark)
+    end = output.find("\n", body_at)
     if end < 0:
         end = len(output)
-    try:
-        data = json.loads(output[json_at:end])
-    except ValueError:
+    try:  # the wrapper writes ``ascii()`` of a dict of strings, lists, booleans and None
+        data = ast.literal_eval(output[body_at:end])
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         data = None
     if not isinstance(data, dict):
         return output[:at] + output[end:], StateReport()

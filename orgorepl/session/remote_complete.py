@@ -349,11 +349,6 @@ class Lazy(dict):
         return value
 
 
-def _lines(text):
-    parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
 def load_session(sid, code=""):
     """The saved session ``sid`` as a namespace, touching no file: no directory is made, nothing
     written, so a probe can never change what the next submission finds."""
@@ -384,16 +379,16 @@ def load_session(sid, code=""):
         if sep and key.isidentifier() and key not in ("PWD", "OLDPWD", "SHLVL", "_"):
             os.environ[key] = value
     ns = sys.modules["__main__"].__dict__
-    state, runtime = globals().get("__orgo_state"), globals().get("__orgo_runtime")
-    if state is not None and runtime is not None and os.path.exists(os.path.join(sd, "journal.json")):
+    parts = [globals().get("__orgo_" + part) for part in ("source", "values", "state", "runtime")]
+    if None not in parts and any(os.path.exists(os.path.join(sd, "journal" + ext)) for ext in (".m", ".json")):
         # the session as its next submission restores it (read-only: restore writes nothing),
-        # its large values left on disk unless the text being completed names them
-        restore = state({"code": code}, ns, sd, lambda f: f.startswith("<cell"), _lines, runtime(ns))[0]
-        restore()
-        try:
-            manifest = json.loads(read("manifest.json", "{}") or "{}")
-        except ValueError:
-            manifest = {}
+        # the values it cannot reach left on disk unless the text being completed names them
+        source, values, state, runtime = parts
+        ast = source()
+        # the text being completed is seldom whole code: restore gets the names in it, one per line
+        code = "\n".join(n for n in re.findall(r"(?!\d)\w+", code) if not keyword.iskeyword(n))
+        restore = state({"code": code}, ns, sd, lambda f: f.startswith("<cell"), ast, runtime(ns, ast), values)[0]
+        manifest = restore()[3]
         names = dict((k, v) for k, v in ns.items() if not k.startswith("__"))
         return Lazy(names, manifest if isinstance(manifest, dict) else {}, None)
     out, err = sys.stdout, sys.stderr

@@ -43,16 +43,15 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     if not clean:
         self = sys.modules["__main__"].__dict__.pop("__orgo_main")
         clean_globals = {"__builtins__": sys.modules["builtins"]}
-        parts = (sys.modules["__main__"].__dict__.pop(k) for k in ("__orgo_state", "__orgo_runtime", "__orgo_io"))
+        parts = (sys.modules["__main__"].__dict__.pop(k) for k in
+                 ("__orgo_source", "__orgo_values", "__orgo_state", "__orgo_runtime", "__orgo_io"))
         return type(self)(self.__code__, clean_globals)(P, tuple(type(f)(f.__code__, clean_globals)
                                                                 for f in parts))
-    state, runtime, io = clean
-    import ast
+    source, values, state, runtime, io = clean
     import builtins
-    import json
-    import linecache
     import os
-    import traceback
+
+    ast = source()  # the part of ``ast`` the wrapper uses, without importing it (remote_source.py)
 
     ns = sys.modules["__main__"].__dict__
     out = sys.stdout
@@ -62,19 +61,13 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     except OSError:
         pass
 
-    def source_lines(text):
-        """Lines as the compiler counts them (not ``str.splitlines``, which also splits at form
-        feeds, ``\\x1c``-``\\x1e``, ``\\u2028`` and others that can sit inside a line)."""
-        parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
     def users(filename):
         """True for code of the user's: this submission, or a definition rebuilt from an earlier one."""
         return filename == "<cell>" or filename.startswith("<cell defining ")
 
     emit, capture = io(out)
     # the session's files are read and written one way, the state half's (replaced atomically)
-    restore, save_state, read, write = state(P, ns, sd, users, source_lines, runtime(ns))
+    restore, save_state, read, write = state(P, ns, sd, users, ast, runtime(ns, ast), values)
 
     def display(value, width):
         """``sys.displayhook``, with the value pretty-printed to the user's terminal ``width``
@@ -110,6 +103,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
 
     flags = restore()[2]
     before = {k: id(v) for k, v in ns.items()}
+    # "SAVES\nTOKEN\n": how many saves (bash's too: bash_cell.py reads the first line), and the
+    # submission that made the last one (a bash save writes no token)
     generation = (read("gen") or "0").strip()
 
     # 2. run --------------------------------------------------------------------------------
@@ -117,13 +112,14 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         """``action()`` holding the session's lock, so marking a submission abandoned and its save
         never interleave (the lock goes with the process, also when it is killed)."""
         try:
-            import fcntl
-
             lock = open(os.path.join(sd, "lock"), "a")
-        except (ImportError, OSError):
+        except OSError:
             return action()
         with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:  # a POSIX record lock: os has it already, importing fcntl costs a spawn 0.7 ms
+                os.lockf(lock.fileno(), os.F_LOCK, 0)
+            except (AttributeError, OSError):
+                pass
             return action()
 
     def mark_abandoned():
@@ -135,13 +131,13 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
                 open(os.path.join(sd, "abandoned", t), "w").close()
         except OSError:  # the session's directory is unusable: its save will say so
             pass
-        return read("saved_by") in P["abandon"]
+        return (read("gen") or "").strip().partition("\n")[2] in P["abandon"]
 
     late = bool(P.get("abandon")) and locked(mark_abandoned)
 
     src = P["code"]
-    src_lines = source_lines(src)
-    linecache.cache["<cell>"] = (len(src), None, src_lines, "<cell>")
+    src_lines = ast.source_lines(src)
+    ast.remember("<cell>", src_lines)
     error = None
     tree = None
     stop_capture = capture()
@@ -177,6 +173,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
             tb = error.__traceback__
             while tb is not None and not users(tb.tb_frame.f_code.co_filename):
                 tb = tb.tb_next
+            import traceback  # only now: it costs a run that succeeds several milliseconds
+
             lines = traceback.format_exception(type(error), error, tb)
             if tb is None and not isinstance(error, SyntaxError):
                 lines = traceback.format_exception_only(type(error), error)
@@ -200,7 +198,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         if dict(os.environ) != env_before:
             write("env0", b"".join(("%s=%s\0" % kv).encode("utf-8", "surrogateescape")
                                    for kv in os.environ.items()))
-        write("gen", str(int(generation) + 1 if generation.isdigit() else 1))
+        count = generation.partition("\n")[0]
+        write("gen", "%d\n%s\n" % (int(count) + 1 if count.isdigit() else 1, P["token"]))
         report["assigned"] = sorted(n for n in ns if not n.startswith("__") and changed(n))
         return report
 
@@ -217,9 +216,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         if os.path.exists(mark):
             os.remove(mark)
             raise RuntimeError("interrupted (Ctrl-C): it does not change the session")
-        done = save()
-        write("saved_by", P["token"])
-        return done
+        return save()
 
     report["late"] = late
     if "sqlite3" in sys.modules:  # its rows not committed go when the connection does, at the end
@@ -230,7 +227,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         report["saved"] = True
     except BaseException as e:
         report["error"] = "%s: %s" % (type(e).__name__, e)
-    emit("\n%s%s\n" % (P["mark"], json.dumps(report)))
+    emit("\n%s%s\n" % (P["mark"], ascii(report)))  # read with ast.literal_eval (no json here)
     if error is not None:
         raise error.with_traceback(None) if isinstance(error, SyntaxError) else error
 

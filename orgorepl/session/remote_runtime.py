@@ -5,11 +5,10 @@ cell made that cannot be carried, noted by that cell.  Python 3.8+, standard lib
 """
 
 
-def __orgo_runtime(ns):  # noqa: N802 - reserved name, removed from __main__ with the wrapper's
-    import ast
-    import pickle
+def __orgo_runtime(ns, ast):  # noqa: N802 - reserved name, removed from __main__ with the wrapper's
+    """``ast``: ``remote_source``'s stand-in for the module (importing ``ast`` costs milliseconds)."""
+    import marshal
     import sys
-    import types
 
     start_path, start_limit = list(sys.path), sys.getrecursionlimit()
 
@@ -18,8 +17,13 @@ def __orgo_runtime(ns):  # noqa: N802 - reserved name, removed from __main__ wit
 
         @staticmethod
         def restore(blob):
-            try:
-                runtime = pickle.loads(blob) if blob else {}
+            try:  # "M" + marshal data, "P" + a pickle (a decimal context, numpy's state), or empty
+                if blob[:1] == b"M":
+                    runtime = marshal.loads(blob[1:])
+                elif blob:
+                    runtime = __import__("pickle").loads(blob[1:] if blob[:1] == b"P" else blob)
+                else:
+                    runtime = {}
             except BaseException:  # noqa: B036 - a module gone since: start from defaults
                 runtime = {}
             for key, value in runtime.items():
@@ -53,7 +57,12 @@ def __orgo_runtime(ns):  # noqa: N802 - reserved name, removed from __main__ wit
                 runtime["limit"] = sys.getrecursionlimit()
             if "decimal" in sys.modules:
                 runtime["decimal"] = sys.modules["decimal"].getcontext()
-            return pickle.dumps(runtime, protocol=3)
+            if not runtime:
+                return b""
+            try:
+                return b"M" + marshal.dumps(runtime, 4)
+            except ValueError:
+                return b"P" + __import__("pickle").dumps(runtime, protocol=3)
 
         @staticmethod
         def notes(tree, fresh, noted):
@@ -75,7 +84,7 @@ def __orgo_runtime(ns):  # noqa: N802 - reserved name, removed from __main__ wit
             for node in ast.walk(tree) if tree is not None else ():
                 if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) \
                         and isinstance(node.value, ast.Name) \
-                        and isinstance(ns.get(node.value.id), types.ModuleType):
+                        and isinstance(ns.get(node.value.id), type(sys)):
                     found.append(("attr:%s.%s" % (node.value.id, node.attr), "%s.%s: an attribute set on a "
                                   "module is not kept" % (node.value.id, node.attr)))
                 elif isinstance(node, ast.Attribute) and node.attr == "register" \

@@ -26,43 +26,15 @@ Why it is shaped so (see ../../docs/sessions.md):
 """
 
 
-def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reserved name, removed from __main__
-    import ast
-    import io
-    import json
-    import linecache
+def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserved name, removed from __main__
+    """``ast``: ``remote_source``'s stand-in (no ``import ast``); ``values``: ``remote_values``'s maker."""
     import marshal
     import os
-    import pickle
     import sys
-    import types
 
-
-    # Functions pickle cannot find by name (closures, lambdas, a def inside a block or inside
-    # another function) go by value: their code by ``marshal`` (the same interpreter reads it
-    # back), their closure cells by value with a shared memo, so two closures that share a
-    # variable still share it.  The makers live in a module of their own, found by reference.
-    helper = sys.modules.get("_orgorepl_state") or types.ModuleType("_orgorepl_state")
-    sys.modules["_orgorepl_state"] = helper
-
-    def make_fn(code, name, closure):
-        return types.FunctionType(marshal.loads(code), ns, name, None, closure)
-
-    def set_fn(fn, state):
-        fn.__defaults__, fn.__kwdefaults__, fn.__qualname__ = state[0], state[1], state[2]
-        fn.__dict__.update(state[3])
-
-    def make_cell():
-        return types.CellType()
-
-    def set_cell(cell, content):
-        cell.cell_contents = content
-
-    for maker in (make_fn, set_fn, make_cell, set_cell):
-        maker.__module__, maker.__qualname__ = "_orgorepl_state", maker.__name__
-        setattr(helper, maker.__name__, maker)
-    S = {"lost": {}, "loaded": {}, "journal": [], "manifest": {}, "noted": [], "flags": 0, "skipped": set()}
-    PROTOCOL = 3  # explicit memo indices: a name that is skipped or retried shifts no other's
+    module_type, function_type, code_type = type(sys), type(lambda: 0), type((lambda: 0).__code__)
+    S = {"lost": {}, "loaded": {}, "journal": [], "manifest": {}, "noted": [], "flags": 0, "skipped": set(),
+         "files": {}, "stream": True, "kept_attrs": set(), "need": None}
     dynamic = {"globals", "vars", "dir", "locals", "eval", "exec", "__import__", "__main__", "breakpoint", "help"}
 
     def needed(journal):
@@ -110,72 +82,83 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
     def read(name, default=None, binary=False):
         try:
             with open(os.path.join(sd, name), "rb" if binary else "r") as f:
-                return f.read()
+                data = f.read()
         except (OSError, ValueError):
             return default
+        S["files"][name] = data
+        return data
 
     def write(name, data):
+        """Replace a file atomically, unless it holds ``data`` already (as this run read it)."""
+        if S["files"].get(name) == data:
+            return
         path = os.path.join(sd, name)
         tmp = "%s.tmp.%d" % (path, os.getpid())
         with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
             f.write(data)
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+        S["files"][name] = data
 
-    class Reader:
-        """A file for the Unpickler whose position we set: no read-ahead, so each name's bytes
-        start exactly at its recorded offset, and a name that fails leaves the others loadable."""
+    def read_data(name):
+        """A list or dict the session keeps (``NAME.m``, marshal), or the JSON an orgorepl before
+        it wrote (``NAME.json``); None when there is neither."""
+        data = read(name + ".m", None, True)
+        if data is not None:
+            return marshal.loads(data)
+        text = read(name + ".json")
+        if text is None:
+            return None
+        import json
 
-        def __init__(self, data):
-            self.data, self.pos = memoryview(data), 0
+        return json.loads(text)
 
-        def read(self, n=-1):
-            end = len(self.data) if n < 0 else self.pos + n
-            chunk = bytes(self.data[self.pos:end])
-            self.pos += len(chunk)
-            return chunk
-
-        def readline(self):
-            end = bytes(self.data[self.pos:self.pos + 65536]).find(b"\n")
-            return self.read(-1 if end < 0 else end + 1)
+    load, plain_segment, Stream, alone = values(ns, users, read, write)
 
     def future_flags(journal):
         """``from __future__ import annotations`` in an earlier cell applies to the definitions
         rebuilt from later ones, and to later cells, as in one interpreter."""
-        import __future__
-
         flags = 0
         for e in journal:
             if e["kind"] == "import" and e["src"].lstrip().startswith("from __future__ import"):
+                import __future__
+
                 for n in e["names"]:
                     flags |= getattr(getattr(__future__, n, None), "compiler_flag", 0)
         return flags
 
     def rebuild(entry):
         where = "<cell defining %s>" % ", ".join(entry["names"])
-        lines = ["\n"] * (entry.get("line", 1) - 1) + source_lines(entry["src"])
-        linecache.cache[where] = (len(entry["src"]), None, lines, where)
+        lines = ["\n"] * (entry.get("line", 1) - 1) + ast.source_lines(entry["src"])
+        ast.remember(where, lines)
         exec(compile("".join(lines), where, "exec", S["flags"], True), ns)
 
     def restore():
         """Re-run statements and load values in journal order, retrying what failed for want of
-        something that comes later until nothing more succeeds."""
+        something that comes later until nothing more succeeds.  The values of the shared segments
+        are loaded all or none: none when the cell can reach none of them."""
         try:
-            S["journal"] = json.loads(read("journal.json") or "[]")
-            S["manifest"] = json.loads(read("manifest.json") or "{}")
-            S["noted"] = list(json.loads(read("noted.json") or "[]"))
-        except (ValueError, AttributeError):
+            S["journal"] = read_data("journal") or []
+            S["manifest"] = read_data("manifest") or {}
+            S["noted"] = list(read_data("noted") or [])
+        except (ValueError, EOFError, TypeError, AttributeError):
             S["journal"], S["manifest"] = [], {}
         if not S["journal"] and read("defs.json") is not None:  # saved by an orgorepl before issue 14
             S["lost"].update((n, "saved by an earlier orgorepl in a form this one does not read; run its "
                               "cell again") for n, i in S["manifest"].items() if i.get("status") != "lost")
         S["flags"] = future_flags(S["journal"])
-        need = needed(S["journal"])
-        blob = read("values.pkl", b"", True) or b""
-        reader = Reader(blob)
-        unpickler = pickle.Unpickler(reader)
+        need = S["need"] = needed(S["journal"])
+        shared = [e for e in S["journal"] if e["kind"] in ("value", "attrs") and "file" not in e]
+        S["stream"] = need is None or any(e["names"][0] in need for e in shared)
         attrs = []
-        pending, errors = list(S["journal"]), {}
+        pending, errors = [], {}
+        for e in S["journal"]:
+            if e["kind"] in ("value", "attrs") and ("file" in e and need is not None and e["names"][0] not in need
+                                                   or "file" not in e and not S["stream"]):
+                # a value this cell cannot reach stays on disk, as it is
+                (S["skipped"] if e["kind"] == "value" else S["kept_attrs"]).add(e["names"][0])
+            else:
+                pending.append(e)
         out, err = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = open(os.devnull, "w")  # a class body's print must not repeat
         try:
@@ -184,18 +167,10 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
                 progress, rest = False, []
                 for e in pending:
                     try:
-                        if "file" in e and need is not None and e["names"][0] not in need:
-                            S["skipped"].add(e["names"][0])  # a large value this cell cannot reach
-                        elif "file" in e:
-                            ns[e["names"][0]] = S["loaded"][e["names"][0]] = \
-                                pickle.loads(read(e["file"], b"", True))
-                        elif e["kind"] in ("value", "attrs"):
-                            reader.pos = e["off"]
-                            value = unpickler.load()[1]  # (the memo marker, the value)
-                            if e["kind"] == "attrs":
-                                attrs.append((e["names"][0], value))
-                            else:
-                                ns[e["names"][0]] = S["loaded"][e["names"][0]] = value
+                        if e["kind"] == "attrs":
+                            attrs.append((e["names"][0], load(e)))
+                        elif e["kind"] == "value":
+                            ns[e["names"][0]] = S["loaded"][e["names"][0]] = load(e)
                         else:
                             rebuild(e)
                         progress = True
@@ -214,11 +189,11 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
         for name, state in attrs:
             put_attrs(ns.get(name), state)
         runtime.restore(read("runtime.pkl", b"", True))
-        return S["lost"], S["loaded"], S["flags"]
+        return S["lost"], S["loaded"], S["flags"], S["manifest"]
 
     def get_attrs(obj):
         """What a function or class gained after its definition, as a picklable dict (or None)."""
-        if isinstance(obj, types.FunctionType):
+        if isinstance(obj, function_type):
             state = {"d": obj.__defaults__, "k": obj.__kwdefaults__,
                      "a": {k: v for k, v in vars(obj).items() if k != "__wrapped__"}}
             return state if state["d"] or state["k"] or state["a"] else None
@@ -277,7 +252,7 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
                     break
                 obj = inner
             code = getattr(obj, "__code__", None)
-            return getattr(obj, "__qualname__", None) == name and isinstance(code, types.CodeType) \
+            return getattr(obj, "__qualname__", None) == name and isinstance(code, code_type) \
                 and users(code.co_filename)
         except Exception:
             return False
@@ -315,7 +290,7 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and made_here(value, name):
                 entry = {"names": [name], "kind": "class" if isinstance(node, ast.ClassDef) else "def",
                          "line": start, "src": "".join(lines[start - 1:node.end_lineno])}
-            elif isinstance(node, (ast.Import, ast.ImportFrom)) or isinstance(value, types.ModuleType):
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) or isinstance(value, module_type):
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     src = ast.get_source_segment(text, node) + "\n"
                 elif value.__name__ != name:
@@ -333,14 +308,14 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
         for name in ns:  # bound where the source does not say (a function's ``global``, globals())
             if name not in seen and not name.startswith("__") and changed(name):
                 value = ns[name]
-                if isinstance(value, types.ModuleType):
+                if isinstance(value, module_type):
                     yield name, {"names": [name], "kind": "import", "src": "import %s as %s\n" % (value.__name__, name)}
                 else:
                     yield name, {"names": [name], "kind": "value"}
 
     def save(tree, src_lines, error, changed):
-        """Write the journal, the values (one stream, shared memo), the manifest; return what the
-        trailer says: names lost now, notes, assigned names."""
+        """Write the journal, the values this save must write (see ``remote_values.py``), the
+        manifest; return what the trailer says: names lost now, notes."""
         text = "".join(src_lines)
         tb = getattr(error, "__traceback__", None)
         while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
@@ -353,7 +328,8 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
                 continue
             if names:
                 journal.append(dict(e, names=names))
-        journal = [e for e in journal if e["kind"] != "attrs"]
+        # a definition's attributes are saved again unless they stayed on disk unread (kept_attrs)
+        journal = [e for e in journal if e["kind"] != "attrs" or e["names"][0] in S["kept_attrs"]]
         journal.extend(fresh.values())
         owner = {}
         for e in journal:
@@ -362,63 +338,32 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
         journal = [e for e in journal if e["kind"] != "value" or owner[e["names"][0]] is e]
 
         by_name = {id(ns[n]) for e in journal if e["kind"] in ("def", "class") for n in e["names"] if n in ns}
-
-        class Pickler(pickle.Pickler):
-            code = False  # set when what it pickled holds functions or instances of the session's
-
-            def reducer_override(self, obj):
-                if type(obj) in (types.FunctionType, types.CellType) or type(obj).__module__ == "__main__":
-                    self.code = True
-                if type(obj) is types.FunctionType and id(obj) not in by_name \
-                        and users(obj.__code__.co_filename):
-                    return (make_fn, (marshal.dumps(obj.__code__), obj.__name__, obj.__closure__),
-                            (obj.__defaults__, obj.__kwdefaults__, obj.__qualname__, dict(vars(obj))),
-                            None, None, set_fn)
-                if type(obj) is types.CellType:
-                    try:
-                        return make_cell, (), obj.cell_contents, None, None, set_cell
-                    except ValueError:  # an empty cell (a variable not yet assigned)
-                        return make_cell, ()
-                return NotImplemented
-
-        buf = io.BytesIO()
-        pickler = Pickler(buf, protocol=PROTOCOL)
-        alone = []  # large values pickled on their own: (entry, their memo's ids, bytes)
-        manifest, lost_now, kept_journal, keep_alive = {}, {}, [], []
+        manifest, lost_now, kept_journal = {}, {}, []
+        todo, large, attrs = [], [], []  # (entry, value) to write into a new segment; large ones on their own
         old = S["manifest"]
-
-        def dump(value):
-            """Dump into the shared stream; on failure take the failed part out of the memo."""
-            marker = []
-            keep_alive.append(marker)
-            at = buf.tell()
-            pickler.code = False
-            try:
-                pickler.dump((marker, value))
-            except BaseException:
-                memo = pickler.memo.copy()
-                cut = memo.get(id(marker), (len(memo),))[0]
-                pickler.memo = {k: v for k, v in memo.items() if v[0] < cut}
-                buf.seek(at)
-                buf.truncate()
-                raise
-            return at, buf.tell() - at
 
         def lose(name, reason, kind):
             manifest[name] = {"type": kind, "status": "lost", "reason": reason}
             if (old.get(name) or {}).get("status") != "lost" or changed(name):
                 lost_now[name] = reason
 
-        attrs = []
+        def why(ex):
+            first = str(ex).splitlines()[0] if str(ex) else ""
+            if "not the same object" in first:
+                return "its class was defined again since it was made; make it again to keep it"
+            return "cannot be pickled (%s: %s)" % (type(ex).__name__, first)
+
         for e in journal:
             name = e["names"][0]
             if e["kind"] != "value":
                 kept_journal.append(e)
                 for n in e["names"]:
-                    if n in ns:
+                    if n in ns and e["kind"] != "attrs":
                         manifest[n] = {"type": type(ns[n]).__name__, "status": "rebuilt"}
-                if e["kind"] in ("def", "class"):
-                    attrs.append(name)
+                if e["kind"] in ("def", "class") and name not in S["kept_attrs"]:
+                    state = get_attrs(ns.get(name))
+                    if state is not None:  # after the values: memo references point backwards
+                        attrs.append(({"names": [name], "kind": "attrs"}, state))
                 continue
             if name in S["skipped"]:
                 kept_journal.append(e)
@@ -426,60 +371,65 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
                 continue
             value = ns[name]
             kind = type(value).__name__
+            entry = {"names": [name], "kind": "value"}
+            big = (old.get(name) or {}).get("size", 0) >= 1 << 20
             try:
-                large = (old.get(name) or {}).get("size", 0) >= 1 << 20
-                try:
-                    large = large or (isinstance(value, (list, dict, set, frozenset, tuple, str, bytes))
-                                      and len(value) >= 100000)
-                except Exception:  # noqa: S110 - a len() that fails: not known to be large
-                    pass
-                if large and "file" in e and S["loaded"].get(name, lose) is value and not changed(name) \
-                        and immutable(value):
-                    kept_journal.append(e)  # unchanged: its file is still right
-                    manifest[name] = {"type": kind, "status": "kept", "size": e.get("len", 0)}
-                    continue
-                if large:
-                    one = io.BytesIO()
-                    alone_pickler = Pickler(one, protocol=PROTOCOL)
-                    alone_pickler.dump(value)
-                    entry = {"names": [name], "kind": "value", "file": "v.%s.pkl" % name,
-                             "len": one.tell(), "code": alone_pickler.code}
-                    alone.append((entry, set(alone_pickler.memo.copy()), one.getvalue(), value))
-                    kept_journal.append(entry)
-                    manifest[name] = {"type": kind, "status": "kept", "size": one.tell()}
-                    continue
-                if isinstance(value, type) and made_here(value, name):
-                    reason = "a class made inside a block or an expression: make it at the top " \
-                             "level of a cell (a class statement, or NAME = call(...) alone) to keep it"
-                else:
-                    off, size = dump(value)
-                    kept_journal.append(dict(e, off=off, len=size, code=pickler.code))
-                    manifest[name] = {"type": kind, "status": "kept", "size": size}
-                    continue
-            except BaseException as ex:  # noqa: B036 - any pickling failure loses this name only
-                first = str(ex).splitlines()[0] if str(ex) else ""
-                reason = "cannot be pickled (%s: %s)" % (type(ex).__name__, first)
-                if "not the same object" in first:
-                    reason = "its class was defined again since it was made; make it again to keep it"
-            lose(name, reason, kind)
-        for name in attrs:
-            state = get_attrs(ns.get(name))
-            if state is not None:
-                try:
-                    off, size = dump(state)
-                    kept_journal.append({"names": [name], "kind": "attrs", "off": off, "len": size})
-                except BaseException:  # noqa: B036,S110 - its attributes stay as the definition makes them
-                    pass
-        shared = set(pickler.memo.copy())
-        for entry, ids, data, value in alone:
-            others = set().union(*[other[1] for other in alone if other[0] is not entry])
-            if ids & shared or ids & others:  # it shares objects with other names: into the one stream
-                kept_journal.remove(entry)
-                off, size = dump(value)
-                kept_journal.append({"names": entry["names"], "kind": "value", "off": off, "len": size,
-                                     "code": True})
+                big = big or (isinstance(value, (list, dict, set, frozenset, tuple, str, bytes))
+                              and len(value) >= 100000)
+            except Exception:  # noqa: S110 - a len() that fails: not known to be large
+                pass
+            if big and "file" in e and S["loaded"].get(name, lose) is value and not changed(name) \
+                    and immutable(value):
+                kept_journal.append(e)  # unchanged: its file is still right
+                manifest[name] = {"type": kind, "status": "kept", "size": e.get("len", 0)}
+            elif isinstance(value, type) and made_here(value, name):
+                lose(name, "a class made inside a block or an expression: make it at the top level of a "
+                     "cell (a class statement, or NAME = call(...) alone) to keep it", kind)
             else:
-                write(entry["file"], data)
+                kept_journal.append(entry)
+                (large if big else todo).append((entry, value))
+        todo += attrs
+        segment = "seg.%s" % (P.get("token") or os.getpid())
+        fields = plain_segment(segment, [v for _, v in todo]) if todo and not large else None
+        if fields is not None:  # plain data only: one marshal dump
+            for (entry, value), more in zip(todo, fields):  # noqa: B905 - runs on the computer's Python (3.8+: no strict=)
+                entry.update(more, len=len(marshal.dumps(value, 4)))
+        elif todo or large:
+            stream, apart = Stream(segment, by_name), []
+            for entry, value in large:
+                try:
+                    data, ids, code = alone(value, by_name)
+                    apart.append((entry, value, data, ids))
+                    entry.update(file="v.%s.pkl" % entry["names"][0], len=len(data), code=code)
+                except BaseException as ex:  # noqa: B036 - any pickling failure loses this name only
+                    kept_journal.remove(entry)
+                    lose(entry["names"][0], why(ex), type(value).__name__)
+            for entry, value in todo:
+                try:
+                    entry.update(stream.dump(value))
+                except BaseException as ex:  # noqa: B036 - any pickling failure loses this name only
+                    if entry["kind"] == "value":
+                        kept_journal.remove(entry)
+                        lose(entry["names"][0], why(ex), type(value).__name__)
+            shared = stream.memo_ids()
+            for entry, value, data, ids in apart:
+                others = set().union(*[other[3] for other in apart if other[0] is not entry])
+                if ids & shared or ids & others:  # it shares objects with other names: into the one stream
+                    del entry["file"]
+                    entry.update(stream.dump(value), code=True)
+                else:
+                    write(entry["file"], data)
+            stream.finish()
+        for entry, _ in todo:
+            if entry["kind"] == "value" and "len" in entry:
+                manifest[entry["names"][0]] = {"type": type(ns[entry["names"][0]]).__name__,
+                                               "status": "kept", "size": entry["len"]}
+            elif entry["kind"] == "attrs" and ("seg" in entry or "value" in entry):
+                kept_journal.append(entry)
+        for entry, value in large:
+            if entry in kept_journal:
+                manifest[entry["names"][0]] = {"type": type(value).__name__, "status": "kept",
+                                               "size": entry["len"]}
         for name, reason in S["lost"].items():
             if name not in manifest:
                 manifest[name] = {"type": "?", "status": "lost", "reason": reason}
@@ -495,25 +445,26 @@ def __orgo_state(P, ns, sd, users, source_lines, runtime):  # noqa: N802 - reser
         if before < limit <= total:
             notes.append("the session now holds %d MB of values; a submission loads and saves every "
                          "value it can reach (about 16 ms per MB): del what you no longer need" % (total >> 20))
-        write("values.pkl", buf.getvalue())
         write("runtime.pkl", runtime.save())
-        write("journal.json", json.dumps(kept_journal))
-        old_dir = os.path.join(sd, "values")  # an earlier orgorepl's form: said once above, then gone
-        for fname in ["../defs.json"] + (os.listdir(old_dir) if os.path.isdir(old_dir) else []):
+        write("journal.m", marshal.dumps(kept_journal, 4))
+        files = {e.get("file") or e.get("seg", "values.pkl") for e in kept_journal
+                 if e["kind"] in ("value", "attrs") and "value" not in e}
+        old_dir = os.path.join(sd, "values")  # an earlier orgorepl's form: said once at restore, then gone
+        for fname in os.listdir(old_dir) if os.path.isdir(old_dir) else []:
             try:
                 os.remove(os.path.join(old_dir, fname))
             except OSError:
                 pass
-        files = {e.get("file") for e in kept_journal}
-        for fname in os.listdir(sd):
-            if fname.startswith("v.") and fname.endswith(".pkl") and fname not in files:
+        for fname in os.listdir(sd):  # the values no entry points to any more, and an earlier orgorepl's files
+            if fname not in files and (fname.startswith("seg.") or fname.endswith(".json") or fname == "values.pkl"
+                                       or fname.startswith("v.") and fname.endswith(".pkl")):
                 try:
                     os.remove(os.path.join(sd, fname))
                 except OSError:
                     pass
-        write("manifest.json", json.dumps(manifest))
+        write("manifest.m", marshal.dumps(manifest, 4))
         if notes:
-            write("noted.json", json.dumps(S["noted"]))
+            write("noted.m", marshal.dumps(S["noted"], 4))
         return {"lost": lost_now, "notes": notes}
 
     return restore, save, read, write
