@@ -1,6 +1,7 @@
 """What carrying state costs per submission: stateful vs --stateless round trips on the emulator.
 
-Series, interleaved round by round so machine noise hits all alike, each timing ``print(1)`` and
+Series, interleaved round by round (each round starting with a different one) so machine noise
+hits all alike, each timing ``print(1)`` and
 ``1+1`` (issue 14's sizes):
   stateless        sent raw
   empty            a stateful session holding nothing
@@ -84,11 +85,16 @@ def main() -> None:
         samples: dict[tuple[str, str], list[float]] = {}
         for s in sessions.values():  # warm-up, untimed
             submit(s, "print(1)")
-        for _ in range(args.rounds):
+        def rotated(series: dict[str, RemoteSession], turn: int) -> list[tuple[str, RemoteSession]]:
+            """Each round starts with a different series, so no series always follows the costly one."""
+            items = list(series.items())
+            return items[turn % len(items):] + items[:turn % len(items)]
+
+        for turn in range(args.rounds):
             for code in ("print(1)", "1+1"):
-                for name, s in sessions.items():
+                for name, s in rotated(sessions, turn):
                     samples.setdefault((name, code), []).append(submit(s, code))
-            for name, s in shells.items():
+            for name, s in rotated(shells, turn):
                 samples.setdefault((name, "echo 1"), []).append(submit_bash(s, "echo 1"))
     med = {key: statistics.median(v) for key, v in samples.items()}
     for (name, code), value in med.items():

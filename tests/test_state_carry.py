@@ -125,9 +125,18 @@ def test_runtime_state_carries(cell, cells, expected):
 def test_random_sequence_continues(cell):
     first = run(cell, "import random", "random.seed(7)", "random.random()").output
     second = cell("random.random()").output
+    assert cell("print(1)").output == "1\n" and cell("x = 2").success  # cells that do not import random
+    third = cell("random.random()").output
     import random
     r = random.Random(7)
-    assert (first, second) == (f"{r.random()!r}\n", f"{r.random()!r}\n")
+    assert (first, second, third) == (f"{r.random()!r}\n", f"{r.random()!r}\n", f"{r.random()!r}\n")
+
+
+def test_decimal_context_outlives_cells_that_do_not_import_decimal(cell):
+    out = run(cell, "import decimal", "decimal.getcontext().prec = 5",
+              "decimal.getcontext().traps[decimal.Inexact] = True", "print(1)",
+                        "decimal.getcontext().prec, decimal.getcontext().traps[decimal.Inexact]")
+    assert out.output == "(5, True)\n"
 
 
 # 4. silent differences: said at the cell that made them --------------------------------------------
@@ -205,3 +214,47 @@ def test_a_session_saved_in_the_earlier_form_says_so_once(cell, client, computer
     out = cell("1")
     assert "earlier orgorepl" in out.state.lost["x"]
     assert cell("2").state.lost == {}
+
+
+def test_the_last_result_survives_cells_that_do_not_name_it(cell):
+    assert run(cell, "x = [1]", "1+1", "1+1", "_").output == "2\n"
+    assert cell("x").output == "[1]\n"
+
+
+def session_files(cell) -> dict:
+    """The session directory's files on the (local) emulator computer: name -> (bytes, mtime)."""
+    import os
+    where = cell("import os\nprint(os.path.expanduser('~/.orgorepl/sessions/" + cell.s.session_id + "'))")
+    d = where.output.strip()
+    return {f: (open(os.path.join(d, f), "rb").read(), os.stat(os.path.join(d, f)).st_mtime_ns)
+            for f in os.listdir(d) if os.path.isfile(os.path.join(d, f))}
+
+
+def test_a_cell_that_reaches_no_value_rewrites_nothing_but_the_save_count(cell):
+    run(cell, "a = [1, 2]", "b = a", "c = {'k': 'v' * 100000}", "def f():\n    return a",
+        "import json", "class K:\n    n = 1")
+    before = session_files(cell)
+    assert cell("print(1)").output == "1\n" and cell("print(2)").output == "2\n"
+    after = session_files(cell)
+    assert sorted(after) == sorted(before)
+    assert [f for f in after if after[f] != before[f]] == ["gen"]
+    assert cell("b.append(3); a, a is b, f(), K.n, json.dumps(1)").output == "([1, 2, 3], True, [1, 2, 3], 1, '1')\n"
+
+
+def test_an_import_a_cell_cannot_reach_is_not_run_again(cell):
+    run(cell, "open('counted.py', 'w').write('open(\"imports.log\", \"a\").write(\"x\")\\nX = 7\\n')",
+        "import counted")
+    for _ in range(3):
+        assert cell("print(1)").output == "1\n"
+    assert cell("open('imports.log').read()").output == "'x'\n"
+    assert cell("counted.X").output == "7\n"  # reached: imported (a fresh interpreter runs it again)
+    assert cell("open('imports.log').read()").output == "'xx'\n"
+
+
+def test_earlier_definitions_have_their_source_for_inspect_tracebacks_and_warnings(cell):
+    run(cell, "def f(x):\n    return 1 / x", "def g():\n    import warnings\n    warnings.warn('careful')")
+    assert cell("import inspect\nprint(inspect.getsource(f))").output == "def f(x):\n    return 1 / x\n"
+    out = cell("f(0)")
+    assert out.error_type == "ZeroDivisionError" and "    return 1 / x\n" in out.traceback
+    out = cell("g()")
+    assert "UserWarning: careful" in out.stderr and "warnings.warn('careful')" in out.stderr

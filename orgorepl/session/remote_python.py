@@ -99,7 +99,8 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
         except OSError:
             pass
     os.environ.update(dict(env_items(read("env0", b"", True) or b"")))
-    env_before = dict(os.environ)
+    env_data = getattr(os.environ, "_data", os.environ)  # bytes to bytes: copied without decoding each item
+    env_before = dict(env_data)
 
     flags = restore()[2]
     before = {k: id(v) for k, v in ns.items()}
@@ -142,14 +143,21 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
     tree = None
     stop_capture = capture()
     try:
-        tree = ast.parse(src, "<cell>")
-        body, last = tree.body, None
-        if P.get("echo") and body and isinstance(body[-1], ast.Expr):
-            body, last = body[:-1], body[-1]
-        code = compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec", flags, True)
-        if last is not None:
-            last = compile(ast.Expression(last.value), "<cell>", "eval", flags, True)
-        exec(code, ns)
+        last = None
+        if P.get("echo") and src[:1] not in " \t\f":  # one expression: no tree to build (remote_source.py)
+            try:
+                last = compile(src, "<cell>", "eval", flags, True)
+            except (SyntaxError, ValueError):
+                pass
+        if last is None:
+            tree = ast.parse(src, "<cell>")
+            body = tree.body
+            if P.get("echo") and body and isinstance(body[-1], ast.Expr):
+                body, last = body[:-1], body[-1]
+            code = compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec", flags, True)
+            if last is not None:
+                last = compile(ast.Expression(last.value), "<cell>", "eval", flags, True)
+            exec(code, ns)
         if last is not None:
             value = eval(last, ns)
             display(value, P.get("width"))
@@ -195,7 +203,7 @@ def __orgo_main(P, clean=False):  # noqa: N802 - the name is reserved; it remove
             write("cwd", os.getcwd() + "\n")
         except OSError:
             pass
-        if dict(os.environ) != env_before:
+        if env_data != env_before:
             write("env0", b"".join(("%s=%s\0" % kv).encode("utf-8", "surrogateescape")
                                    for kv in os.environ.items()))
         count = generation.partition("\n")[0]

@@ -12,12 +12,42 @@ def __orgo_runtime(ns, ast):  # noqa: N802 - reserved name, removed from __main_
 
     start_path, start_limit = list(sys.path), sys.getrecursionlimit()
 
+    modules = {"random": "random", "numpy": "numpy", "decimal": "decimal"}  # a state's key -> its module
+    kept = {}  # the states of modules this submission has not imported: saved again as they were
+
+    def state_of(key, module):
+        """A module's state as plain data (marshal, no pickle: reading it back imports nothing)."""
+        if key == "random":
+            return module.getstate()
+        if key == "numpy":
+            state = module.random.get_state()
+            return (state[0], state[1].tolist()) + tuple(state[2:]) if isinstance(state, tuple) else None
+        context = module.getcontext()
+        return {"prec": context.prec, "rounding": context.rounding, "Emin": context.Emin, "Emax": context.Emax,
+                "capitals": context.capitals, "clamp": context.clamp,
+                "flags": [k.__name__ for k, on in context.flags.items() if on],
+                "traps": [k.__name__ for k, on in context.traps.items() if on]}
+
+    def put_state(key, value, module):
+        if key == "random":
+            module.setstate(value)
+        elif key == "numpy":
+            module.random.set_state(value)
+        elif isinstance(value, dict):
+            fields = dict(value, flags=[getattr(module, n) for n in value["flags"]],
+                          traps=[getattr(module, n) for n in value["traps"]])
+            module.setcontext(module.Context(**fields))
+        else:  # a Context, from an earlier orgorepl's pickle
+            module.setcontext(value)
+
     class Runtime:
-        """One instance per submission: ``restore`` before the cell, ``save`` and ``notes`` after."""
+        """One instance per submission: ``restore`` before the cell, ``save`` and ``notes`` after.
+        A module's state (random, numpy, decimal) is put back only if the submission imports the
+        module, right after its import: ``print(1)`` in a session that imported numpy stays cheap."""
 
         @staticmethod
         def restore(blob):
-            try:  # "M" + marshal data, "P" + a pickle (a decimal context, numpy's state), or empty
+            try:  # "M" + marshal data, "P" + a pickle (an earlier orgorepl's), or empty
                 if blob[:1] == b"M":
                     runtime = marshal.loads(blob[1:])
                 elif blob:
@@ -28,35 +58,30 @@ def __orgo_runtime(ns, ast):  # noqa: N802 - reserved name, removed from __main_
                 runtime = {}
             for key, value in runtime.items():
                 try:
-                    if key == "random":
-                        __import__("random").setstate(value)
-                    elif key == "numpy":
-                        __import__("numpy").random.set_state(value)
+                    if key in modules:
+                        kept[key] = value
+                        ast.when_imported(modules[key], lambda m, k=key, v=value: put_state(k, v, m))
                     elif key == "path":
                         sys.path[:] = value
                     elif key == "limit":
                         sys.setrecursionlimit(value)
-                    elif key == "decimal":
-                        __import__("decimal").setcontext(value)
                 except BaseException:  # noqa: B036,S110 - a runtime setting that no longer applies
                     pass
 
         @staticmethod
         def save():
             runtime = {}
-            if "random" in sys.modules:
-                runtime["random"] = sys.modules["random"].getstate()
-            if "numpy" in sys.modules:
+            for key, name in modules.items():
                 try:
-                    runtime["numpy"] = sys.modules["numpy"].random.get_state()
-                except Exception:  # noqa: S110 - numpy without its random module
-                    pass
+                    state = state_of(key, sys.modules[name]) if name in sys.modules else kept.get(key)
+                except Exception:  # noqa: S110 - numpy without its random module, a context it refuses
+                    state = kept.get(key)
+                if state is not None:
+                    runtime[key] = state
             if sys.path != start_path:
                 runtime["path"] = list(sys.path)
             if sys.getrecursionlimit() != start_limit:
                 runtime["limit"] = sys.getrecursionlimit()
-            if "decimal" in sys.modules:
-                runtime["decimal"] = sys.modules["decimal"].getcontext()
             if not runtime:
                 return b""
             try:
@@ -65,9 +90,15 @@ def __orgo_runtime(ns, ast):  # noqa: N802 - reserved name, removed from __main_
                 return b"P" + __import__("pickle").dumps(runtime, protocol=3)
 
         @staticmethod
-        def notes(tree, fresh, noted):
-            """Differences this cell made that the next submission cannot reproduce: said here, once."""
+        def notes(tree, fresh, noted, text=""):
+            """Differences this cell made that the next submission cannot reproduce: said here, once.
+            ``tree`` is None for a cell run as one expression: only a call can matter then."""
             found = []
+            if tree is None and "register" in text:
+                try:
+                    tree = ast.parse(text)
+                except Exception:  # noqa: S110 - it ran, so it parses; nothing to say if not
+                    pass
             for name in fresh:
                 value = ns.get(name)
                 info = getattr(value, "cache_info", None)
@@ -98,9 +129,9 @@ def __orgo_runtime(ns, ast):  # noqa: N802 - reserved name, removed from __main_
                         if path and not any(path.startswith(p) for p in
                                             {sys.prefix, sys.base_prefix, sys.exec_prefix} if p) \
                                 and "-packages" not in path:
-                            found.append(("module:" + mod.__name__, "%s: your module is imported again in "
-                                          "every submission (its top-level code runs each time; changes "
-                                          "to its globals are not kept)" % mod.__name__))
+                            found.append(("module:" + mod.__name__, "%s: your module is imported again by "
+                                          "each submission that uses it (its top-level code runs then; "
+                                          "changes to its globals are not kept)" % mod.__name__))
             notes = []
             for key, text in found:
                 if key not in noted:

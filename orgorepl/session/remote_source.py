@@ -12,24 +12,37 @@ it (a traceback, ``inspect``, ``warnings``), through a finder that waits for tha
 
 def __orgo_source():  # noqa: N802 - reserved name, removed from __main__ with the wrapper's
     """A stand-in for the ``ast`` module (its node classes, ``parse``, ``walk``,
-    ``iter_child_nodes``, ``get_source_segment``) that also has ``source_lines`` and ``remember``."""
-    import _ast
+    ``iter_child_nodes``, ``get_source_segment``) that also has ``source_lines``, ``remember`` and
+    ``when_imported``."""
     import sys
 
     ast = type(sys)("_orgorepl_ast")
-    ast.__dict__.update((k, v) for k, v in vars(_ast).items() if not k.startswith("__"))
+
+    def node_classes(name):
+        """The node classes come on first use: importing ``_ast`` costs a spawn about 0.8 ms, and a
+        cell that is one expression (``1+1``, ``print(x)``) never needs a tree."""
+        import _ast
+
+        ast.__dict__.update((k, v) for k, v in vars(_ast).items() if not k.startswith("__"))
+        ast.__dict__.pop("__getattr__", None)
+        try:
+            return ast.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    ast.__getattr__ = node_classes  # a module's own __getattr__ (PEP 562)
 
     def parse(source, filename="<unknown>"):
-        return compile(source, filename, "exec", _ast.PyCF_ONLY_AST, True)
+        return compile(source, filename, "exec", ast.PyCF_ONLY_AST, True)
 
     def iter_child_nodes(node):
         for field in node._fields:
             value = getattr(node, field, None)
-            if isinstance(value, _ast.AST):
+            if isinstance(value, ast.AST):
                 yield value
             elif isinstance(value, list):
                 for item in value:
-                    if isinstance(item, _ast.AST):
+                    if isinstance(item, ast.AST):
                         yield item
 
     def walk(node):
@@ -55,47 +68,59 @@ def __orgo_source():  # noqa: N802 - reserved name, removed from __main__ with t
         return "".join([lines[first].encode()[node.col_offset:].decode()] + lines[first + 1:last]
                        + [lines[last].encode()[:node.end_col_offset].decode()])
 
-    waiting = {}
+    hooks = {}  # a module's name -> what to do once it is imported (this submission has not yet)
 
-    class CellLines:
-        """First in ``sys.meta_path`` until ``linecache`` is imported; then it hands the module
-        the lines kept so far and leaves (imports of anything else pass straight by)."""
+    class AfterImport:
+        """First in ``sys.meta_path`` while an import is awaited: it lets the other finders find
+        the module, then runs the waiting actions right after the module's own code, and leaves
+        when nothing more is awaited (imports of anything else pass straight by)."""
 
         def find_spec(self, name, path=None, target=None):
-            if name != "linecache":
+            actions = hooks.pop(name, None)
+            if actions is None:
                 return None
-            if self in sys.meta_path:
+            if not hooks and self in sys.meta_path:
                 sys.meta_path.remove(self)
             for finder in sys.meta_path:
                 find = getattr(finder, "find_spec", None)
-                spec = find(name, path, target) if find is not None else None
+                spec = find(name, path, target) if find is not None and finder is not self else None
                 if spec is not None:
                     break
             else:
                 return None
             run = getattr(spec.loader, "exec_module", None)
             if run is None or isinstance(spec.loader, type):
-                return spec  # a loader we cannot wrap alone: the lines stay unknown to tracebacks
+                return spec  # a loader we cannot wrap alone (a builtin module): the actions do not run
 
             def exec_module(module):
                 run(module)
-                module.cache.update(waiting)
+                for action in actions:
+                    try:
+                        action(module)
+                    except Exception:  # noqa: S110 - a state that no longer applies; the import stands
+                        pass
 
             spec.loader.exec_module = exec_module
             return spec
 
+    def when_imported(name, action):
+        """``action(module)`` now if ``name`` is imported, else right after its import, if any."""
+        if name in sys.modules:
+            action(sys.modules[name])
+            return
+        if not hooks:
+            sys.meta_path.insert(0, AfterImport())
+        hooks.setdefault(name, []).append(action)
+
+    waiting = {}
+
     def remember(where, lines):
         """Give ``linecache`` the lines of ``where`` (``<cell>``, ``<cell defining f>``) now, or
         when it is first imported."""
-        entry = (sum(map(len, lines)), None, lines, where)
-        linecache = sys.modules.get("linecache")
-        if linecache is not None:
-            linecache.cache[where] = entry
-            return
-        if not waiting:
-            sys.meta_path.insert(0, CellLines())
-        waiting[where] = entry
+        waiting[where] = (sum(map(len, lines)), None, lines, where)
+        if len(waiting) == 1 or "linecache" in sys.modules:
+            when_imported("linecache", lambda linecache: linecache.cache.update(waiting))
 
-    for helper in (parse, iter_child_nodes, walk, source_lines, get_source_segment, remember):
+    for helper in (parse, iter_child_nodes, walk, source_lines, get_source_segment, remember, when_imported):
         setattr(ast, helper.__name__, helper)
     return ast

@@ -6,20 +6,25 @@ its own.  Python 3.8+, standard library only.
 
 Why it is shaped so (see ../../docs/sessions.md):
 
-- One **journal** (``journal.json``) lists what the session made, in the order it made it:
-  statements to re-run (imports, ``def``, ``class``, and ``NAME = call(...)`` when the call made a
-  class, ``TypeVar`` or ``NewType`` that pickle can only store by reference) and values to
-  unpickle, interleaved.  Rebuilding in that order is what lets ``def f(n=N)`` or
+- One **journal** (``journal.m``, marshal: reading it imports nothing) lists what the session
+  made, in the order it made it: statements to re-run (imports, ``def``, ``class``, and
+  ``NAME = call(...)`` when the call made a class, ``TypeVar`` or ``NewType`` that pickle can
+  only store by reference) and values to unpickle, interleaved.  Rebuilding in that order is what lets ``def f(n=N)`` or
   ``class Board: cells = [0] * SIZE`` see ``N`` and ``SIZE``; a name bound again moves to the end
   (its new place), so ``@dataclass class S`` after an earlier ``class S`` is rebuilt after it.
   Anything that still fails for want of something later is retried after the rest (a fixpoint).
-- All values go into **one pickle stream** written by one Pickler (its memo is shared), one
-  ``dump`` per name, so ``b = a`` stays ``a is b`` and parent/child links survive; each name's
-  offset is recorded so one that fails to load does not take the others with it.
+- The values a save writes go into **one segment** written by one Pickler (its memo is shared),
+  one ``dump`` per name, so ``b = a`` stays ``a is b`` and parent/child links survive; each
+  name's offset is recorded so one that fails to load does not take the others with it.  Plain
+  data goes as marshal, small plain data into the journal itself.  A segment is written once;
+  the values of all segments are loaded together (all or none, so sharing holds), and not at all
+  when the cell can reach none of them (``needed``): unchanged values are never rewritten.
+- Imports a cell cannot reach are not run (numpy costs 100 ms to import; a user module's
+  top-level code would run again).
 - What a rebuilt function or class gained after its definition (``f.calls = 3``, ``K.n += 1``,
   a mutable default that grew, defaults evaluated from a value since rebound) is pickled too and
-  put back after the rebuild.  ``random``'s state, ``sys.path``, the recursion limit and the
-  ``decimal`` context travel in ``runtime.pkl``.
+  put back after the rebuild.  ``random``'s and numpy's state, ``sys.path``, the recursion
+  limit and the ``decimal`` context travel in ``runtime.pkl`` (put back when the module is imported).
 - What cannot be carried is noted in the trailer by the cell that made the difference (an
   ``lru_cache`` filled, logging configured, an attribute set on a module, a user module imported,
   an ``atexit`` handler), once per session.
@@ -40,11 +45,14 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
     def needed(journal):
         """Names this cell can reach, so a large value it cannot reach stays on disk unread; None
         when that cannot be known (``globals()``, ``import *``, a value holding code of the session's)."""
-        try:
-            todo = [n.id if isinstance(n, ast.Name) else n.name for n in ast.walk(ast.parse(P["code"]))
-                    if isinstance(n, (ast.Name, ast.alias))]
+        try:  # every name its code objects load, store or import (attributes too: a superset), no tree
+            codes, todo = [compile(P["code"], "<cell>", "exec", S["flags"], True)], []
         except Exception:
             return set()
+        while codes:
+            code = codes.pop()
+            todo.extend(code.co_names)
+            codes.extend(c for c in code.co_consts if isinstance(c, code_type))
         entry_of = {n: e for e in journal for n in e["names"]}
         todo += [n for e in journal for n in e.get("deps", ())]  # every definition is rebuilt
         need = set()
@@ -94,11 +102,20 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
             return
         path = os.path.join(sd, name)
         tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-        os.chmod(tmp, 0o600)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape"))
         os.replace(tmp, path)
         S["files"][name] = data
+
+    def write_data(name, data):
+        """Write a list or dict as ``NAME.m`` unless it holds the same data: marshal's bytes for equal
+        data differ with reference counts, so compare what they mean."""
+        try:
+            if marshal.loads(S["files"][name + ".m"]) == data:
+                return
+        except Exception:  # noqa: S110 - not read this run, or unreadable: write it
+            pass
+        write(name + ".m", marshal.dumps(data, 4))
 
     def read_data(name):
         """A list or dict the session keeps (``NAME.m``, marshal), or the JSON an orgorepl before
@@ -157,6 +174,9 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
                                                    or "file" not in e and not S["stream"]):
                 # a value this cell cannot reach stays on disk, as it is
                 (S["skipped"] if e["kind"] == "value" else S["kept_attrs"]).add(e["names"][0])
+            elif e["kind"] == "import" and need is not None and e["names"][0][0] != "*" \
+                    and not any(n in need for n in e["names"]):
+                S["skipped"].update(e["names"])  # an import this cell cannot reach is not run (numpy: 100 ms)
             else:
                 pending.append(e)
         out, err = sys.stdout, sys.stderr
@@ -360,12 +380,14 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
                 for n in e["names"]:
                     if n in ns and e["kind"] != "attrs":
                         manifest[n] = {"type": type(ns[n]).__name__, "status": "rebuilt"}
+                    elif n in S["skipped"]:
+                        manifest[n] = old.get(n) or {"type": "module", "status": "rebuilt"}
                 if e["kind"] in ("def", "class") and name not in S["kept_attrs"]:
                     state = get_attrs(ns.get(name))
                     if state is not None:  # after the values: memo references point backwards
                         attrs.append(({"names": [name], "kind": "attrs"}, state))
                 continue
-            if name in S["skipped"]:
+            if name in S["skipped"] and name not in ns:  # not loaded, not bound since (``_`` can be)
                 kept_journal.append(e)
                 manifest[name] = old.get(name) or {"type": "?", "status": "kept"}
                 continue
@@ -438,15 +460,17 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
             if name not in manifest and name not in ns and info.get("status") == "lost":
                 manifest[name] = info
 
-        notes = runtime.notes(tree, [n for n in owner if n in ns], S["noted"])
+        notes = runtime.notes(tree, [n for n in owner if n in ns], S["noted"], text if error is None else "")
         total = sum(m.get("size", 0) for m in manifest.values())
         before = sum(m.get("size", 0) for m in old.values())
         limit = 50 * 1024 * 1024
         if before < limit <= total:
             notes.append("the session now holds %d MB of values; a submission loads and saves every "
                          "value it can reach (about 16 ms per MB): del what you no longer need" % (total >> 20))
-        write("runtime.pkl", runtime.save())
-        write("journal.m", marshal.dumps(kept_journal, 4))
+        blob, was = runtime.save(), S["files"].get("runtime.pkl") or b""
+        if not (blob[:1] == was[:1] == b"M" and marshal.loads(blob[1:]) == marshal.loads(was[1:])):
+            write("runtime.pkl", blob)  # unless it means the same (marshal's bytes vary with refcounts)
+        write_data("journal", kept_journal)
         files = {e.get("file") or e.get("seg", "values.pkl") for e in kept_journal
                  if e["kind"] in ("value", "attrs") and "value" not in e}
         old_dir = os.path.join(sd, "values")  # an earlier orgorepl's form: said once at restore, then gone
@@ -462,9 +486,9 @@ def __orgo_state(P, ns, sd, users, ast, runtime, values):  # noqa: N802 - reserv
                     os.remove(os.path.join(sd, fname))
                 except OSError:
                     pass
-        write("manifest.m", marshal.dumps(manifest, 4))
+        write_data("manifest", manifest)
         if notes:
-            write("noted.m", marshal.dumps(S["noted"], 4))
+            write_data("noted", S["noted"])
         return {"lost": lost_now, "notes": notes}
 
     return restore, save, read, write
